@@ -1,0 +1,30 @@
+"""htsr: heavy-tailed spectra.
+
+Exact, fast power-law fits (Clauset, Shalizi & Newman 2009) in JAX, with
+honest uncertainty.  The public API::
+
+    htsr.fit(data, *, xmin=None, discrete=False, method="clauset")
+    htsr.fit_many(samples, ...)
+"""
+
+from . import errors
+from ._jax import enable_compilation_cache
+from .errors import DataAlteredWarning, DataError, FitError, HtsrError
+from .fitting import BatchFit, KSCurve, PowerLawFit, fit, fit_many, fit_padded
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "fit",
+    "fit_many",
+    "fit_padded",
+    "PowerLawFit",
+    "BatchFit",
+    "KSCurve",
+    "errors",
+    "HtsrError",
+    "DataError",
+    "FitError",
+    "DataAlteredWarning",
+    "enable_compilation_cache",
+]

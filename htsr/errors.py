@@ -1,0 +1,31 @@
+"""One exception hierarchy for htsr.
+
+Every error that htsr raises on purpose is an :class:`HtsrError`, which is a
+:class:`ValueError`, so ``except ValueError`` keeps working for callers who do
+not know about htsr.  The command line turns an :class:`HtsrError` into one
+line on stderr and exit status 2.
+
+Data that is used but altered (non-positive values dropped before a power-law
+fit, for example) raises no error: it emits a :class:`DataAlteredWarning`
+that says how much was changed.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HtsrError", "DataError", "FitError", "DataAlteredWarning"]
+
+
+class HtsrError(ValueError):
+    """Base class of every error htsr raises on purpose."""
+
+
+class DataError(HtsrError):
+    """The input data cannot be used as given (NaN, empty, constant, ...)."""
+
+
+class FitError(HtsrError):
+    """A fit cannot be carried out on otherwise valid data (e.g. too short a tail)."""
+
+
+class DataAlteredWarning(UserWarning):
+    """The data was used, but only after htsr changed it (for example dropped zeros)."""
