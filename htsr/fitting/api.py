@@ -160,20 +160,43 @@ def fit_padded(
     P = _jax.bucket(x.shape[1])
     if P != x.shape[1]:  # pad to a bucket so the kernels are reused
         x = np.concatenate([x, np.repeat(x[:, -1:], P - x.shape[1], axis=1)], axis=1)
-    rows = np.arange(x.shape[0])
+    if n.shape != (x.shape[0],) or np.any(n < 2) or np.any(n > x.shape[1]):
+        raise DataError("counts must give, for each row, between 2 and the row length real entries")
+    B = x.shape[0]
+    rows = np.arange(B)
     x = np.where(np.arange(P)[None, :] < n[:, None], x, x[rows, n - 1][:, None])
+    # Rows go through the kernels in groups of a fixed size R (a power of two):
+    # memory stays bounded and every group reuses the same compiled kernels.
+    R = 1 << max(0, (_ROW_BUDGET // (P * 64)).bit_length() - 1)
+    R = min(R, 1 << max(0, (B - 1).bit_length()))
+    parts = []
+    for start in range(0, B, R):
+        sl = slice(start, min(start + R, B))
+        xs, ns = x[sl], n[sl]
+        if len(ns) < R:  # pad the last group by repeating its first row
+            xs = np.concatenate([xs, np.repeat(xs[:1], R - len(ns), axis=0)])
+            ns = np.concatenate([ns, np.repeat(ns[:1], R - len(ns))])
+        group = _fit_group(xs, ns, discrete, estimator, exhaustive,
+                           dict(xmin_range=xmin_range, xmin_values=xmin_values, min_tail=min_tail))
+        parts.append([col[: sl.stop - sl.start] for col in group])
+    cols = list(zip(*parts))
+    xmin, alpha, D, sigma, n_tail, n_cand, n_eval = (np.concatenate(c) for c in cols)
+    return BatchFit(xmin, alpha, D, sigma, n, n_tail, n_cand, n_eval)
+
+
+_ROW_BUDGET = 1 << 24  # elements of the (rows, P, m) lower-bound array per group
+
+
+def _fit_group(x, n, discrete, estimator, exhaustive, options):
     with _jax.x64():
-        res, xmin, n_tail = _scan(
-            x, n, discrete, xmin_range=xmin_range, xmin_values=xmin_values,
-            min_tail=min_tail, exhaustive=exhaustive,
-        )
+        res, xmin, n_tail = _scan(x, n, discrete, exhaustive=exhaustive, **options)
         ok = res.index >= 0
         alpha = np.full(len(n), np.nan)
         sigma = np.full(len(n), np.nan)
         if ok.any():
             tails = [x[b, n[b] - n_tail[b] : n[b]] for b in np.flatnonzero(ok)]
             alpha[ok], sigma[ok] = _final_alpha(tails, xmin[ok], discrete, estimator)
-    return BatchFit(xmin, alpha, res.D, sigma, n, n_tail, res.n_candidates, res.n_evaluated)
+    return xmin, alpha, res.D, sigma, n_tail, res.n_candidates, res.n_evaluated
 
 
 # ------------------------------------------------------------------ single D

@@ -1,0 +1,1 @@
+"""The ``htsr`` command: one module per subcommand (see :mod:`htsr.cli.main`)."""

@@ -1,0 +1,65 @@
+"""Entry point of the ``htsr`` command.
+
+Each subcommand lives in its own module ``htsr.cli.<name>`` exposing
+``add_parser(subparsers)``, which registers an argparse sub-parser whose
+``func(args) -> int`` does the work.  Library errors (:class:`htsr.HtsrError`)
+become one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import warnings
+
+from ..errors import HtsrError
+
+# Subcommand modules, in the order `htsr --help` lists them.
+COMMANDS = ("fit", "compare", "rmt", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="htsr",
+        description="Heavy-tailed spectra: exact power-law fits with honest uncertainty.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"htsr {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:  # a subcommand not built yet
+            if exc.name == f"{__package__}.{name}":
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def _format_warning(message, category, filename, lineno, line=None):
+    return f"htsr: warning: {message}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    warnings.formatwarning = _format_warning
+    from .._jax import enable_compilation_cache
+
+    enable_compilation_cache()
+    try:
+        return int(args.func(args) or 0)
+    except HtsrError as exc:
+        print(f"htsr: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("htsr: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
