@@ -94,39 +94,44 @@ def continuous_alpha(x, n):
 
 
 def _cont_dev(lxi, lxj, alpha, pos, nt):
-    """|fitted CDF - empirical CDF| at tail position ``pos`` (0-based)."""
-    fitted = -jnp.expm1(-(alpha - 1.0) * (lxi - lxj))
-    return jnp.abs(fitted - pos / nt)
+    """|fitted CDF - empirical CDF| at tail position ``pos`` (0-based).
+
+    ``1 - exp(.)`` rather than ``-expm1(.)``: D is an absolute difference, so the
+    two agree to ~1e-16, and exp is several times faster on XLA:CPU.
+    """
+    fitted = 1.0 - jnp.exp((1.0 - alpha) * (lxi - lxj))
+    return jnp.abs(fitted - pos * (1.0 / nt))
+
+
+def _spread(js, nt, m):
+    """``m`` tail positions (offsets from the candidate) spread evenly over its tail."""
+    frac = jnp.arange(m, dtype=jnp.float64) / (m - 1)
+    return jnp.floor(frac * jnp.maximum(nt - 1, 0).astype(jnp.float64)[..., None]).astype(jnp.int32)
+
+
+def _pair_bound(lx, alpha, n, bs, js, m):
+    """Deviation at ``m`` tail points for (sample, candidate) pairs of any shape."""
+    P = lx.shape[-1]
+    nt = n[bs] - js
+    off = _spread(js, nt, m)
+    lxi = lx[bs[..., None], jnp.clip(js[..., None] + off, 0, P - 1)]
+    dev = _cont_dev(lxi, lx[bs, js][..., None], alpha[bs, js][..., None], off,
+                    nt[..., None].astype(jnp.float64))
+    return jnp.where(nt >= 2, jnp.max(dev, axis=-1), jnp.inf)
 
 
 @partial(jax.jit, static_argnames=("m",))
-def continuous_lower_bound(lx, alpha, n, m: int = 64):
-    """Lower bound on D for every candidate: the deviation at ``m`` tail points.
-
-    Returns (B, P); entries whose tail has fewer than two points are +inf.
-    """
-    B, P = lx.shape
-    idx = jnp.arange(P)
-    nt = n[:, None] - idx  # (B, P) int
-    k = jnp.arange(m)
-    off = (k[None, None, :] * jnp.maximum(nt[..., None] - 1, 0)) // (m - 1)  # (B,P,m)
-    i = jnp.clip(idx[None, :, None] + off, 0, P - 1)
-    lxi = jnp.take_along_axis(lx[:, None, :], i.reshape(B, 1, -1), axis=-1).reshape(B, P, m)
-    dev = _cont_dev(lxi, lx[..., None], alpha[..., None], off, nt[..., None])
-    lb = jnp.max(dev, axis=-1)
-    return jnp.where(nt >= 2, lb, jnp.inf)
+def continuous_lower_bound(lx, alpha, n, cidx, m: int = 64):
+    """Lower bound on D at candidate positions ``cidx`` (B, C): the deviation at
+    ``m`` points of each tail.  Returns (B, C); +inf where the tail has < 2 points."""
+    bs = jnp.broadcast_to(jnp.arange(lx.shape[0], dtype=jnp.int32)[:, None], cidx.shape)
+    return _pair_bound(lx, alpha, n, bs, cidx, m)
 
 
 @partial(jax.jit, static_argnames=("m",))
 def continuous_refined_bound(lx, alpha, n, bs, js, m: int = 1024):
     """Lower bound on D for (sample, candidate) pairs from ``m`` tail points; shape (C,)."""
-    P = lx.shape[-1]
-    nt = (n[bs] - js)[:, None]
-    off = (jnp.arange(m)[None, :] * jnp.maximum(nt - 1, 0)) // (m - 1)
-    i = jnp.clip(js[:, None] + off, 0, P - 1)
-    lxi = lx[bs[:, None], i]
-    dev = _cont_dev(lxi, lx[bs, js][:, None], alpha[bs, js][:, None], off, nt)
-    return jnp.max(dev, axis=-1)
+    return _pair_bound(lx, alpha, n, bs, js, m)
 
 
 @jax.jit
@@ -177,8 +182,8 @@ def _disc_dev(u, c_cum, lz_next, lz_succ, lz0, cb, nt, has_succ):
     ``cb`` = points below xmin.
     """
     emp = (c_cum - cb) / nt
-    at_u = jnp.abs(-jnp.expm1(lz_next - lz0) - emp)
-    before_next = jnp.abs(-jnp.expm1(lz_succ - lz0) - emp)
+    at_u = jnp.abs(1.0 - jnp.exp(lz_next - lz0) - emp)
+    before_next = jnp.abs(1.0 - jnp.exp(lz_succ - lz0) - emp)
     return jnp.maximum(at_u, jnp.where(has_succ, before_next, 0.0))
 
 

@@ -18,6 +18,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .._jax import bucket as _bucket
 from . import kernels as K
 
 __all__ = ["ScanResult", "continuous_candidates", "discrete_candidates", "scan_continuous", "scan_discrete"]
@@ -171,7 +172,18 @@ def scan_continuous(x, n, cand, *, exhaustive: bool = False, m: int = 64) -> Sca
     x = np.asarray(x, dtype=np.float64)
     n = np.asarray(n, dtype=np.int32)
     lx, alpha = K.continuous_alpha(x, n)
-    lb = np.full(x.shape, -np.inf) if exhaustive else np.asarray(K.continuous_lower_bound(lx, alpha, n, m=m))
+    if exhaustive:
+        lb = np.full(x.shape, -np.inf)
+    else:  # bounds only where there are candidates (few, for data with many ties)
+        lb = np.full(x.shape, np.inf)
+        per_row = cand.sum(axis=1)
+        C = _bucket(int(per_row.max()))
+        cidx = np.zeros((x.shape[0], C), dtype=np.int32)
+        rows, cols = np.nonzero(cand)
+        slot = np.arange(len(rows)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        cidx[rows, slot] = cols
+        bound = np.asarray(K.continuous_lower_bound(lx, alpha, n, cidx, m=m))
+        lb[rows, cols] = bound[rows, slot]
 
     def exact(bs, js):
         return K.continuous_exact_d(lx, alpha, n, bs, js)
