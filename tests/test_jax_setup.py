@@ -1,0 +1,46 @@
+"""float64 without side effects; no recompilation for a new sample length."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from conftest import pareto
+
+import htsr
+from htsr._jax import bucket, pad_rows
+from htsr.fitting import kernels as K
+
+
+def test_user_jax_config_untouched():
+    assert not jax.config.jax_enable_x64
+    r = htsr.fit(pareto(np.random.default_rng(0), 2.5, 300))
+    assert isinstance(r.alpha, float)
+    assert jnp.ones(3).dtype == jnp.float32  # the caller's default is still float32
+    assert not jax.config.jax_enable_x64
+
+
+def test_results_are_float64_precision():
+    x = pareto(np.random.default_rng(1), 2.5, 500)
+    r = htsr.fit(x, xmin=1.0)
+    exact = 1 + len(x) / np.sum(np.log(x))
+    assert abs(r.alpha - exact) < 1e-13  # float32 would be off by ~1e-6
+
+
+def test_new_length_in_the_same_bucket_does_not_recompile():
+    rng = np.random.default_rng(2)
+    htsr.fit(pareto(rng, 2.5, 700))
+    kernels = [K.continuous_alpha, K.continuous_lower_bound, K.continuous_refined_bound, K.continuous_exact_d]
+    before = [k._cache_size() for k in kernels]
+    for n in (701, 730, 767):
+        assert bucket(n) == bucket(700)
+        htsr.fit(pareto(rng, 2.5, n))
+    assert [k._cache_size() for k in kernels] == before
+
+
+def test_buckets_and_padding():
+    sizes = [bucket(n) for n in range(1, 5000)]
+    assert all(b >= n for b, n in zip(sizes, range(1, 5000)))
+    assert all(b <= max(64, 1.25 * n) + 1 for b, n in zip(sizes, range(1, 5000)))
+    assert len(set(sizes)) < 30
+    X, n = pad_rows([np.array([1.0, 2.0]), np.array([3.0, 4.0, 5.0])])
+    assert X.shape == (2, 64) and n.tolist() == [2, 3]
+    assert np.all(np.diff(X, axis=1) >= 0)
