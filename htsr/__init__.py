@@ -5,9 +5,10 @@ honest uncertainty.  The public API::
 
     htsr.fit(data, *, xmin=None, discrete=False, method="clauset")
     htsr.fit_many(samples, ...)
+    htsr.rmt                      random matrices, ESDs, Marchenko-Pastur, Tracy-Widom
 """
 
-from . import errors
+from . import errors, rmt
 from ._jax import enable_compilation_cache
 from .errors import DataAlteredWarning, DataError, FitError, HtsrError
 from .fitting import BatchFit, KSCurve, PowerLawFit, fit, fit_many, fit_padded
@@ -22,6 +23,7 @@ __all__ = [
     "BatchFit",
     "KSCurve",
     "errors",
+    "rmt",
     "HtsrError",
     "DataError",
     "FitError",

@@ -24,16 +24,10 @@ def add_parser(sub) -> None:
 
 
 def spectrum(M: int, Q: float, mu: float, seed: int) -> np.ndarray:
-    """Eigenvalues of W^T W / N for W (N x M) with symmetric Pareto(mu) entries."""
-    from ..errors import DataError
+    """Eigenvalues of W^T W / N for W (N x M, N = round(Q M)) with symmetric Pareto(mu) entries."""
+    from .. import rmt
 
-    if M < 2 or Q < 1 or mu <= 0:
-        raise DataError(f"need M >= 2, Q >= 1 and mu > 0; got M={M}, Q={Q}, mu={mu}")
-    rng = np.random.default_rng(seed)
-    N = int(round(Q * M))
-    W = rng.pareto(mu, size=(N, M)) + 1.0
-    W *= rng.choice([-1.0, 1.0], size=(N, M))
-    return np.linalg.eigvalsh(W.T @ W / N)
+    return rmt.esd(rmt.pareto(M, Q, mu, seed=seed))
 
 
 def run(args: argparse.Namespace) -> int:
