@@ -3,7 +3,9 @@
 Exact, fast power-law fits (Clauset, Shalizi & Newman 2009) in JAX, with
 honest uncertainty.  The public API::
 
-    htsr.fit(data, *, xmin=None, discrete=False, method="clauset")
+    htsr.fit(data, *, xmin=None, discrete=False, method="clauset")   # or method="bounded"
+    htsr.gof(data, reps=1000, seed=0)     Clauset's bootstrap goodness-of-fit p-value
+    htsr.bootstrap(data, reps=1000)       confidence intervals for alpha, xmin, n_tail
     htsr.fit_many(samples, ...)
     htsr.rmt                      random matrices, ESDs, Marchenko-Pastur, Tracy-Widom
 """
@@ -12,6 +14,7 @@ from . import errors, rmt
 from ._jax import enable_compilation_cache
 from .errors import DataAlteredWarning, DataError, FitError, HtsrError
 from .fitting import BatchFit, KSCurve, PowerLawFit, fit, fit_many, fit_padded
+from .inference import BootstrapResult, GofResult, bootstrap, gof
 
 __version__ = "0.1.0"
 
@@ -22,6 +25,10 @@ __all__ = [
     "PowerLawFit",
     "BatchFit",
     "KSCurve",
+    "gof",
+    "bootstrap",
+    "GofResult",
+    "BootstrapResult",
     "errors",
     "rmt",
     "HtsrError",

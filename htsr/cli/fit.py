@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 
 from ._common import read_data, save_figure, table, to_json
 
@@ -23,31 +25,117 @@ def add_parser(sub) -> None:
     p.add_argument("--min-tail", type=int, default=None, help="only consider xmin leaving at least N tail points")
     p.add_argument("--unbiased", action="store_true",
                    help="report the finite-size unbiased alpha 1+(n-1)/sum(ln(x/xmin)) (continuous)")
+    p.add_argument("--method", choices=("clauset", "bounded"), default="clauset",
+                   help="clauset: power law on x >= xmin; bounded: power law truncated to [xmin, xmax]")
+    p.add_argument("--xmax", type=_xmax_arg, default=None, metavar="XMAX|search",
+                   help="upper end for --method bounded (default: the largest value; 'search': "
+                   "Deluca-Corral widest range with p >= 0.1)")
+    p.add_argument("--gof", type=_positive_int, default=None, metavar="REPS",
+                   help="goodness-of-fit p-value from REPS synthetic data sets (Clauset et al. 2009)")
+    p.add_argument("--bootstrap", type=_positive_int, default=None, metavar="REPS",
+                   help="bootstrap confidence intervals for alpha, xmin, n_tail from REPS resamples")
+    p.add_argument("--level", type=float, default=0.95, help="confidence level of --bootstrap intervals")
+    p.add_argument("--seed", type=int, default=0, help="seed of --gof and --bootstrap (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="OUT.png", default=None,
                    help="write a figure: PDF, CCDF and D versus xmin")
     p.set_defaults(func=run)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _xmax_arg(text: str):
+    if text == "search":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'search', got {text!r}") from None
+
+
+class Progress:
+    """A one-line progress bar on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label = label
+        self.enabled = enabled
+        self.start = time.monotonic()
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / max(total, 1))
+        elapsed = time.monotonic() - self.start
+        eta = f", {elapsed / done * (total - done):.0f}s left" if 0 < done < total else ""
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+                         f" ({elapsed:.0f}s{eta})")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.drawn = False
+
+
+def _with_progress(label, quiet, fn, **kwargs):
+    bar = Progress(label, enabled=not quiet and sys.stderr.isatty())
+    try:
+        return fn(progress=bar, **kwargs)
+    finally:  # also on Ctrl-C: end the bar's line before main prints "interrupted"
+        bar.close()
+
+
 def run(args: argparse.Namespace) -> int:
     from ..fitting import fit
 
     data = read_data(args.file)
+    if args.method == "bounded" and args.unbiased:
+        from ..errors import FitError
+
+        raise FitError("--unbiased is for the unbounded power law, not --method bounded")
     result = fit(
         data, xmin=args.xmin, discrete=args.discrete, xmin_range=args.xmin_range,
         min_tail=args.min_tail, estimator="unbiased" if args.unbiased else "mle",
+        method=args.method, xmax=args.xmax,
     )
     out = result.to_dict()
+    gof_result = boot = None
+    if args.gof:
+        from ..inference.gof import gof
+
+        gof_result = _with_progress("goodness of fit", args.quiet, gof, data=result, reps=args.gof, seed=args.seed)
+        out.update(p_value=gof_result.p, p_value_se=gof_result.p_se, gof_reps=gof_result.reps,
+                   gof_procedure=gof_result.procedure, seed=args.seed)
+    if args.bootstrap:
+        from ..inference.bootstrap import bootstrap
+
+        boot = _with_progress("bootstrap", args.quiet, bootstrap, data=result, reps=args.bootstrap,
+                              seed=args.seed, level=args.level)
+        out["bootstrap"] = boot.to_dict()
+        out["seed"] = args.seed
     if args.plot:
         write_plot(result, args.plot)
     if args.json:
         print(to_json(out))
     else:
-        print(format_result(result))
+        print(format_result(result, gof_result, boot))
     return 0
 
 
-def format_result(result) -> str:
+def format_result(result, gof_result=None, boot=None) -> str:
     kind = "discrete" if result.discrete else "continuous"
     rows = [
         ("model", f"power law ({kind}), method={result.method}, estimator={result.estimator}"),
@@ -59,6 +147,16 @@ def format_result(result) -> str:
     ]
     if result.n_candidates > 1:
         rows.append(("xmin candidates", f"{result.n_candidates} ({result.n_evaluated} needed an exact D)"))
+    if gof_result is not None:
+        rows.append(("GoF p-value", f"{gof_result.p:.4g} ± {gof_result.p_se:.2g} "
+                     f"({gof_result.reps} reps, {gof_result.procedure})"))
+    if boot is not None:
+        pct = f"{100 * boot.level:g}%"
+        for k in ("alpha", "xmin", "n_tail"):
+            iv = boot.intervals[k]
+            rows.append((f"{k} {pct} CI", f"BCa [{iv['bca'][0]:.6g}, {iv['bca'][1]:.6g}], "
+                         f"percentile [{iv['percentile'][0]:.6g}, {iv['percentile'][1]:.6g}] "
+                         f"({boot.reps} reps)"))
     return table(rows)
 
 

@@ -41,9 +41,13 @@ _Y_EPS = 1e-15
 
 
 # ---------------------------------------------------------------- continuous
-@jax.jit
-def continuous_alpha(x, n, lxmax):
+@partial(jax.jit, static_argnames=("conditional",))
+def continuous_alpha(x, n, lxmax, conditional: bool = False):
     """Bounded MLE alpha for every candidate index of (B, P) padded samples.
+
+    ``conditional=True`` (xmax = the sample's largest value): the MLE given the
+    tail's smallest and largest points, i.e. from the ``nt - 2`` points between
+    them with the range ``[x_j, xmax]`` (see :mod:`htsr.fitting.bounded_scan`).
 
     Returns ``lx`` (B, P), ``alpha`` (B, P) and ``r = ln(xmax / x)`` (B, P, with
     1 where the candidate is not valid).
@@ -54,9 +58,11 @@ def continuous_alpha(x, n, lxmax):
     s = _suffix_sum(jnp.where(valid, lx, 0.0))
     nt = (n[:, None] - idx).astype(x.dtype)
     r = lxmax[:, None] - lx
-    ok = valid & (nt >= 2) & (r > 0)
+    k = 2.0 if conditional else 0.0
+    ok = valid & (nt >= 2 + k) & (r > 0)
     r = jnp.where(ok, r, 1.0)
-    y = jnp.where(ok, (s - nt * lx) / jnp.maximum(nt, 1.0) / r, 0.5)
+    # conditional: drop t = 0 (the candidate itself) and t = r (the maximum)
+    y = jnp.where(ok, (s - nt * lx - k / 2.0 * r) / jnp.maximum(nt - k, 1.0) / r, 0.5)
     alpha = bd.continuous_mle(jnp.clip(y, _Y_EPS, 1.0 - _Y_EPS) * r, r)
     return lx, alpha, r
 
@@ -177,12 +183,14 @@ def discrete_exact_d(u, c, alpha, nt, cum_before, nu, xmax, bs, js):
 
 
 # ------------------------------------------------------------ fixed range
-@partial(jax.jit, static_argnames=("bounded",))
-def continuous_range_fit(x, n, lxmin, lxmax, *, bounded: bool):
+@partial(jax.jit, static_argnames=("bounded", "drop_max"))
+def continuous_range_fit(x, n, lxmin, lxmax, *, bounded: bool, drop_max: bool = False):
     """alpha and D of (B, P) padded tails with both ends fixed.
 
     Every real entry lies in ``[xmin, xmax]``; ``bounded=False`` fits the
     unbounded power law on ``x >= xmin`` (``lxmax`` ignored).
+    ``drop_max``: alpha from all points but the largest (the MLE given the
+    maximum, when xmax is the largest observation).
     Returns ``(alpha, D)``, each (B,).
     """
     P = x.shape[-1]
@@ -190,10 +198,11 @@ def continuous_range_fit(x, n, lxmin, lxmax, *, bounded: bool):
     pos = jnp.arange(P)[None, :]
     valid = pos < n[:, None]
     nt = n.astype(x.dtype)
-    s = jnp.sum(jnp.where(valid, lx - lxmin[:, None], 0.0), axis=-1)
+    use = valid & (pos < (n - 1)[:, None]) if drop_max else valid
+    s = jnp.sum(jnp.where(use, lx - lxmin[:, None], 0.0), axis=-1)
     if bounded:
         r = lxmax - lxmin
-        y = jnp.clip(s / nt / r, _Y_EPS, 1.0 - _Y_EPS)
+        y = jnp.clip(s / (nt - 1.0 if drop_max else nt) / r, _Y_EPS, 1.0 - _Y_EPS)
         alpha = bd.continuous_mle(y * r, r)
         fitted = bd._cdf_t(lx - lxmin[:, None], (alpha - 1.0)[:, None], r[:, None])
     else:

@@ -38,8 +38,8 @@ class PowerLawFit:
     xmin : float
         Start of the power-law tail.
     xmax : float
-        Largest observation in the tail (the unbounded model has no upper limit;
-        ``method="bounded"`` uses it as the upper end of the support).
+        Largest observation in the tail (the unbounded model has no upper limit);
+        with ``method="bounded"``, the upper end of the fitted law's support.
     n : int
         Number of positive observations used (after dropping non-positive values).
     n_tail : int
@@ -53,7 +53,8 @@ class PowerLawFit:
     discrete : bool
         Whether the discrete (integer) power law was fitted.
     method : str
-        ``"clauset"`` (KS scan for xmin) or ``"fixed"`` (xmin given).
+        ``"clauset"`` (the power law on ``x >= xmin``) or ``"bounded"`` (the
+        power law truncated to ``[xmin, xmax]``, :mod:`htsr.models.bounded`).
     estimator : str
         ``"mle"`` or ``"unbiased"`` (the finite-size corrected continuous estimator).
     n_candidates, n_evaluated : int
@@ -94,8 +95,48 @@ class PowerLawFit:
 
     @property
     def tail(self) -> np.ndarray:
-        """The observations ``>= xmin``, sorted ascending."""
-        return self.data[self.data >= self.xmin]
+        """The observations the law was fitted to (``>= xmin``, and ``<= xmax`` if bounded), sorted."""
+        keep = self.data >= self.xmin
+        if self.method == "bounded":
+            keep &= self.data <= self.xmax
+        return self.data[keep]
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the fitted law is the bounded power law on ``[xmin, xmax]``."""
+        return self.method == "bounded"
+
+    def _law(self):
+        from ..models import bounded as bd
+        from ..models import powerlaw as pl
+
+        if self.bounded:
+            return bd, (self.alpha, self.xmin, self.xmax)
+        return pl, (self.alpha, self.xmin)
+
+    def cdf(self, x) -> np.ndarray:
+        """``P(X <= x)`` of the fitted tail law (the model's own function)."""
+        from .. import _jax
+
+        law, params = self._law()
+        with _jax.x64():
+            return np.asarray(law.cdf(np.asarray(x, dtype=np.float64), *params, discrete=self.discrete))
+
+    def ccdf(self, x) -> np.ndarray:
+        """``P(X >= x)`` of the fitted tail law (the model's own function)."""
+        from .. import _jax
+
+        law, params = self._law()
+        with _jax.x64():
+            return np.asarray(law.ccdf(np.asarray(x, dtype=np.float64), *params, discrete=self.discrete))
+
+    def sample(self, key, shape=()):
+        """Draw from the fitted tail law with a JAX PRNG ``key`` (the model's own sampler)."""
+        from .. import _jax
+
+        law, params = self._law()
+        with _jax.x64():
+            return np.asarray(law.sample(key, *params, shape, discrete=self.discrete))
 
     def ks_curve(self) -> KSCurve:
         """Exact D (and alpha, n_tail) at every candidate xmin: the whole landscape.

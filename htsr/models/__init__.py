@@ -8,3 +8,7 @@ Bayesian models all call these, so each density exists exactly once.
 from . import powerlaw
 
 __all__ = ["powerlaw"]
+
+from . import bounded  # noqa: E402
+
+__all__ += ["bounded"]
