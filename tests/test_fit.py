@@ -198,6 +198,9 @@ def test_discrete_auto_is_explicit():
     assert htsr.fit(x).discrete is False
     assert htsr.fit(x, discrete="auto").discrete is True
     assert htsr.fit(x + 0.5, discrete="auto").discrete is False
+    assert htsr.fit(x, discrete=np.True_).discrete is True
+    with pytest.raises(htsr.FitError, match="True or False"):
+        htsr.fit_many([x, x], discrete="auto")
 
 
 def test_unbiased_estimator_is_unbiased():

@@ -44,3 +44,15 @@ def test_ks_curve_marks_the_minimum(result):
     assert np.min(curve_line.get_data()[1]) == pytest.approx(result.D)
     assert marker.get_data()[0][0] == result.xmin
     plt.close(ax.figure)
+
+
+def test_bounded_fit_is_drawn_with_the_bounded_law():
+    rng = np.random.default_rng(4)
+    u = rng.random(2000)
+    x = (1 - u * (1 - 100.0**-1.5)) ** (-1 / 1.5)  # truncated Pareto, alpha = 2.5 on [1, 100]
+    r = htsr.fit(x, method="bounded", xmin=1.0)
+    ax = plot_ccdf(r)
+    xs, ys = ax.get_lines()[1].get_data()
+    assert ys[-1] == pytest.approx(r.ccdf(r.xmax) * r.n_tail / r.n)
+    assert ys[-1] < 0.01 * (r.xmax / r.xmin) ** (1 - r.alpha)  # far below the unbounded line
+    plt.close(ax.figure)

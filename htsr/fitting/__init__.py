@@ -1,6 +1,7 @@
 """Power-law fitting: the xmin scan, batched fitting and result types."""
 
-from .api import BatchFit, fit, fit_many, fit_padded
+from .api import fit, fit_many
+from .batch import BatchFit, fit_padded
 from .result import KSCurve, PowerLawFit
 
 __all__ = ["fit", "fit_many", "fit_padded", "BatchFit", "PowerLawFit", "KSCurve"]

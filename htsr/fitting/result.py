@@ -114,6 +114,14 @@ class PowerLawFit:
             return bd, (self.alpha, self.xmin, self.xmax)
         return pl, (self.alpha, self.xmin)
 
+    def log_pdf(self, x) -> np.ndarray:
+        """Log density (log mass, if discrete) of the fitted tail law (the model's own function)."""
+        from .. import _jax
+
+        law, params = self._law()
+        with _jax.x64():
+            return np.asarray(law.log_pdf(np.asarray(x, dtype=np.float64), *params, discrete=self.discrete))
+
     def cdf(self, x) -> np.ndarray:
         """``P(X <= x)`` of the fitted tail law (the model's own function)."""
         from .. import _jax
@@ -143,9 +151,9 @@ class PowerLawFit:
 
         Computed on demand by an exhaustive scan (O(n_candidates * n) work).
         """
-        from .api import _ks_curve
+        from .batch import ks_curve
 
-        return _ks_curve(self)
+        return ks_curve(self)
 
     def __repr__(self) -> str:
         kind = "discrete" if self.discrete else "continuous"

@@ -14,7 +14,7 @@ the exhaustive scan's (ties in D go to the smallest xmin, as ``min`` does in
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 

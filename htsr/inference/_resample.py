@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _jax
 from ..errors import HtsrError
-from ..fitting.api import fit_padded
+from ..fitting.batch import fit_padded
 from ..fitting.bounded_scan import fit_range_padded
 from ..fitting.result import PowerLawFit
 from ..models import bounded as bd

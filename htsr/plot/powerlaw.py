@@ -18,20 +18,15 @@ def _axes(ax):
 
 
 def _fitted_ccdf(result: PowerLawFit, x):
-    """P(X >= x) of the fitted law on the tail, scaled by the tail fraction."""
-    from .. import _jax
-    from ..models import powerlaw as pl
-
-    with _jax.x64():
-        tail_ccdf = np.asarray(pl.ccdf(x, result.alpha, result.xmin, discrete=result.discrete))
-    return tail_ccdf * result.n_tail / result.n
+    """P(X >= x) of the fitted tail law (bounded or not), scaled by the tail fraction."""
+    return result.ccdf(x) * result.n_tail / result.n
 
 
 def plot_ccdf(result: PowerLawFit, *, ax=None, tail_only: bool = False):
     """Empirical CCDF P(X >= x) of the data on log-log axes with the fitted power law.
 
-    The fitted line is the tail's CCDF times the tail fraction n_tail/n, so it
-    lies on the data above xmin.
+    The fitted line is the tail's CCDF (of the bounded law for ``method="bounded"``)
+    times the tail fraction n_tail/n, so it lies on the data above xmin.
     """
     ax = _axes(ax)
     x = result.tail if tail_only else result.data
@@ -57,9 +52,6 @@ def plot_pdf(result: PowerLawFit, *, ax=None, bins_per_decade: int = 10):
     each bin is its count / (n * width).  The fitted line is the tail density
     times the tail fraction.
     """
-    from .. import _jax
-    from ..models import powerlaw as pl
-
     ax = _axes(ax)
     x = result.data
     lo, hi = np.log10(x[0]), np.log10(x[-1])
@@ -71,11 +63,8 @@ def plot_pdf(result: PowerLawFit, *, ax=None, bins_per_decade: int = 10):
     keep = counts > 0
     ax.loglog(mids[keep], dens[keep], "o", ms=4, color="0.3", label="data (log bins)")
     grid = np.geomspace(result.xmin, result.xmax, 200)
-    with _jax.x64():
-        if result.discrete:  # mass per unit length ~ pmf at integers
-            pdf = np.exp(np.asarray(pl.log_pdf(np.round(grid), result.alpha, result.xmin, discrete=True)))
-        else:
-            pdf = np.exp(np.asarray(pl.log_pdf(grid, result.alpha, result.xmin)))
+    # discrete: the pmf at integers is the mass per unit length
+    pdf = np.exp(result.log_pdf(np.round(grid) if result.discrete else grid))
     ax.loglog(grid, pdf * result.n_tail / result.n, "-", color="C3", lw=2,
               label=f"power law, α = {result.alpha:.3f}")
     ax.axvline(result.xmin, color="C0", ls="--", lw=1, label=f"xmin = {result.xmin:.4g}")
