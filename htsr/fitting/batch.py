@@ -26,6 +26,7 @@ from .scan import (
     discrete_candidates,
     scan_continuous,
     scan_discrete,
+    unique_rows,
 )
 
 __all__ = ["BatchFit", "fit_padded", "tail_d", "ks_curve"]
@@ -93,19 +94,6 @@ def _map_row_groups(fn, x, *per_row):
     return tuple(np.concatenate(c) for c in zip(*parts))
 
 
-def _unique_rows(x, n):
-    rows = [np.unique(x[b, : n[b]], return_counts=True) for b in range(x.shape[0])]
-    nu = np.array([len(r[0]) for r in rows], dtype=np.int32)
-    U = _jax.bucket(int(nu.max()))
-    u = np.empty((len(rows), U))
-    c = np.zeros((len(rows), U))
-    for b, (vals, cnt) in enumerate(rows):
-        u[b, : len(vals)] = vals
-        u[b, len(vals) :] = vals[-1]
-        c[b, : len(vals)] = cnt
-    return u, c, nu
-
-
 def _scan(x, n, discrete, *, xmin_range, xmin_values, min_tail, exhaustive, xmax=None, conditional=False):
     """Run the scan; return (ScanResult, xmin array, n_tail array).
 
@@ -115,7 +103,7 @@ def _scan(x, n, discrete, *, xmin_range, xmin_values, min_tail, exhaustive, xmax
     B = x.shape[0]
     rows = np.arange(B)
     if discrete:
-        u, c, nu = _unique_rows(x, n)
+        u, c, nu = unique_rows(x, n)
 
         def cand_fn(nt):
             return discrete_candidates(
@@ -277,11 +265,7 @@ def tail_d(tail, alpha, xmin, discrete):
     with _jax.x64():
         x, n = _jax.pad_rows([tail])
         if discrete:
-            u, c, nu = _unique_rows(x, n)
-            if u[0, 0] != xmin:  # xmin is not observed: it enters with count 0
-                u = np.concatenate([[[xmin]], u[:, :-1]], axis=1)
-                c = np.concatenate([[[0.0]], c[:, :-1]], axis=1)
-                nu = nu + 1
+            u, c, nu = unique_rows(x, n, first=[xmin])  # an unobserved xmin enters with count 0
             _, nt, cb = K.discrete_alpha(u, c)
             a = np.full(u.shape, alpha)
 
@@ -319,7 +303,7 @@ def ks_curve(result: PowerLawFit) -> KSCurve:
     keep = ~np.isnan(D)
     idx = np.flatnonzero(keep)
     if result.discrete:
-        u, c, _ = _unique_rows(X, n)
+        u, c, _ = unique_rows(X, n)
         xm = u[0, idx]
         nt = len(x) - (np.cumsum(c[0]) - c[0])[idx]
     else:

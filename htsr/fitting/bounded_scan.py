@@ -20,7 +20,7 @@ from .. import _jax
 from ..models import bounded as bd
 from ..models import powerlaw as pl
 from . import bounded_kernels as BK
-from .scan import ScanResult, _chunk_size, _prune_loop, _select
+from .scan import ScanResult, _chunk_size, _prune_loop, _select, unique_rows
 
 __all__ = ["scan_bounded_continuous", "scan_bounded_discrete", "RangeFit", "fit_range_padded"]
 
@@ -112,26 +112,6 @@ class RangeFit(NamedTuple):
     n_tail: np.ndarray
 
 
-def _unique_with_xmin(x, n, xmin):
-    """Unique values of each padded row with ``xmin`` first (count 0 if unobserved)."""
-    rows = []
-    for b in range(x.shape[0]):
-        vals, cnt = np.unique(x[b, : n[b]], return_counts=True)
-        if vals[0] != xmin[b]:
-            vals = np.concatenate([[xmin[b]], vals])
-            cnt = np.concatenate([[0], cnt])
-        rows.append((vals, cnt))
-    nu = np.array([len(v) for v, _ in rows], dtype=np.int32)
-    U = _jax.bucket(int(nu.max()))
-    u = np.empty((len(rows), U))
-    c = np.zeros((len(rows), U))
-    for b, (vals, cnt) in enumerate(rows):
-        u[b, : len(vals)] = vals
-        u[b, len(vals) :] = vals[-1]
-        c[b, : len(vals)] = cnt
-    return u, c, nu
-
-
 def fit_range_padded(x, counts, xmin, xmax=None, *, discrete: bool = False, estimator: str = "mle",
                      conditional: bool = False) -> RangeFit:
     """Fit alpha with the range fixed, for a batch of tails given as a padded array.
@@ -188,7 +168,7 @@ def fit_range_padded(x, counts, xmin, xmax=None, *, discrete: bool = False, esti
             else:
                 alpha = np.asarray(pl.discrete_mle(mean, xmin))
                 sigma = np.asarray(pl.discrete_sigma(alpha, xmin, nt))
-            u, c, nu = _unique_with_xmin(x, n, xmin)
+            u, c, nu = unique_rows(x, n, first=xmin)
             D = BK.discrete_range_d(u, c, nu, alpha, xmin, xmax_a if bounded else xmin, bounded=bounded)
     if estimator == "unbiased" and not discrete:
         with _jax.x64():

@@ -51,6 +51,32 @@ class ScanResult(NamedTuple):
     alpha_all: np.ndarray
 
 
+def unique_rows(x, n, first=None):
+    """Unique values and multiplicities of each padded sorted row, padded to a bucket.
+
+    ``first`` (B,), if given, is put at the front of each row with multiplicity 0
+    when it is not observed (a user-given xmin below the data, say).
+    Returns ``u`` (B, U) (padding repeats the last value), ``c`` (B, U)
+    (padding has multiplicity 0) and ``nu`` (B,), the number of unique values.
+    """
+    rows = []
+    for b in range(x.shape[0]):
+        vals, cnt = np.unique(x[b, : n[b]], return_counts=True)
+        if first is not None and vals[0] != first[b]:
+            vals = np.concatenate([[first[b]], vals])
+            cnt = np.concatenate([[0], cnt])
+        rows.append((vals, cnt))
+    nu = np.array([len(v) for v, _ in rows], dtype=np.int32)
+    U = _bucket(int(nu.max()))
+    u = np.empty((len(rows), U))
+    c = np.zeros((len(rows), U))
+    for b, (vals, cnt) in enumerate(rows):
+        u[b, : len(vals)] = vals
+        u[b, len(vals) :] = vals[-1]
+        c[b, : len(vals)] = cnt
+    return u, c, nu
+
+
 def _restrict(values, mask, *, xmin_range, xmin_values, tail, min_tail):
     if min_tail is not None:
         mask &= tail >= min_tail

@@ -52,6 +52,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..special import _BERNOULLI, _N_DIRECT
+
 __all__ = [
     "log_pdf",
     "cdf",
@@ -73,17 +75,6 @@ ALPHA_MIN_DISCRETE = -200.0
 ALPHA_MAX_DISCRETE = 200.0
 _MAX_STEPS = 100
 _SMALL_U = 1e-2  # below this |u| the series of m, v and phi are used
-_N_DIRECT = 16
-_BERNOULLI = (  # B_2j / (2j)!, j = 1..8
-    1.0 / 6 / 2,
-    -1.0 / 30 / 24,
-    1.0 / 42 / 720,
-    -1.0 / 30 / 40320,
-    5.0 / 66 / 3628800,
-    -691.0 / 2730 / 479001600,
-    7.0 / 6 / 87178291200,
-    -3617.0 / 510 / 20922789888000,
-)
 
 
 # ------------------------------------------------------------ helpers in u
