@@ -22,7 +22,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-__all__ = ["log_hurwitz_zeta", "log_zeta_moments"]
+__all__ = ["log_hurwitz_zeta", "log_zeta_moments", "log_expint", "log_upper_gamma", "log_powexp_tail", "log_gauss_laplace"]
 
 _N_DIRECT = 16
 # B_2j / (2j)! for j = 1..8
@@ -104,3 +104,154 @@ def log_zeta_moments(s, q):
 
     (lz, d1), (_, d2) = jax.jvp(df, (s,), (jnp.ones_like(s),))
     return lz, -d1, d2
+
+
+# ---------------------------------------------------------------------------
+# Generalised exponential integral and the upper incomplete gamma function
+# (appended for the power law with exponential cutoff, htsr.models.cutoff)
+# ---------------------------------------------------------------------------
+#
+#     E_s(z) = int_1^inf u^-s e^(-z u) du = z^(s-1) Gamma(1-s, z),   z > 0, any real s.
+#
+# * z >= 2: the continued fraction (Numerical Recipes 6.3, valid for real s)
+#       e^z E_s(z) = 1/(b0 + a1/(b1 + a2/(b2 + ...))),  b_i = z + s + 2i,  a_i = -i(s-1+i),
+#   evaluated bottom-up at a fixed depth of 100.
+# * z < 2: split the integral at u = 2/z.  The upper part is (2/z)^(1-s) E_s(2) (the
+#   continued fraction at z = 2); in the lower part expand e^(-z u) in powers of z and
+#   integrate term by term:
+#       int_1^(2/z) u^-s e^(-z u) du = sum_k (-z)^k/k! * (e^(m L) - 1)/m,
+#       m = k + 1 - s,  L = ln(2/z).
+#   (e^(mL) - 1)/m is smooth through m = 0, so integer s (the poles of the textbook
+#   series Gamma(1-s) z^(s-1) - sum ...) needs no special case.  Terms decay like 2^k/k!;
+#   40 of them are kept.
+#
+# Everything is computed in logarithms and is made of elementary operations, so
+# jax.grad / jax.hessian work in both s and z (the cutoff-law MLE needs the Hessian).
+# Accuracy against mpmath: relative error < 1e-14 in log E_s(z) for -1 <= s <= 30 and
+# 1e-14 <= z <= 5000 (tests/test_models_alternatives.py).  No mpmath at run time.
+
+_EXPINT_SPLIT = 2.0
+_EXPINT_CF_DEPTH = 100
+_EXPINT_TERMS = 40
+
+
+def _log_expm1_ratio(x):
+    """``log((e^x - 1) / x)``, smooth at x = 0 (value 0)."""
+    small = jnp.abs(x) < 1e-2
+    xs = jnp.where(small, 1.0, x)
+    xa = jnp.abs(xs)
+    big = jnp.where(xs > 0, xs, 0.0) + jnp.log(-jnp.expm1(-xa) / xa)
+    x2 = x * x
+    series = x / 2.0 + x2 / 24.0 - x2 * x2 / 2880.0
+    return jnp.where(small, series, big)
+
+
+def _log_expint_cf(s, z):
+    """log E_s(z) from the continued fraction (accurate for z >= 2, s >= -1)."""
+    depth = _EXPINT_CF_DEPTH
+
+    def body(j, t):
+        i = depth - j
+        return (z + s + 2.0 * (i - 1)) - i * (s - 1.0 + i) / t
+
+    t = jax.lax.fori_loop(0, depth, body, z + s + 2.0 * depth)
+    return -z - jnp.log(t)
+
+
+def log_expint(s, z):
+    """``log E_s(z)``, the generalised exponential integral, for real ``s`` and ``z > 0``.
+
+    ``E_s(z) = int_1^inf u^-s exp(-z u) du``.  Elementwise and broadcasting,
+    differentiable (to any order) in both arguments.
+
+    Parameters
+    ----------
+    s : array_like
+        Order, any real (documented accuracy for ``-1 <= s <= 30``).
+    z : array_like
+        Argument, ``z > 0``.
+
+    Returns
+    -------
+    jax.Array
+    """
+    s = jnp.asarray(s, dtype=jnp.float64)
+    z = jnp.asarray(z, dtype=jnp.float64)
+    s, z = jnp.broadcast_arrays(s, z)
+    c = _EXPINT_SPLIT
+    # one continued fraction: at z where z >= c, at c (for the upper part) where z < c
+    cf = _log_expint_cf(s, jnp.where(z >= c, z, c))
+    # z < c: series on [1, c/z] plus the continued fraction at c
+    z_lo = jnp.where(z < c, z, 1.0)
+    L = jnp.log(c / z_lo)
+    k = jnp.arange(_EXPINT_TERMS, dtype=jnp.float64)
+    m = k + 1.0 - s[..., None]
+    Lb = L[..., None]
+    log_terms = (
+        k * jnp.log(z_lo)[..., None] + _log_expm1_ratio(m * Lb) + jnp.log(Lb) - jax.scipy.special.gammaln(k + 1.0)
+    )
+    top = jnp.max(log_terms, axis=-1)
+    signs = jnp.where(k % 2 == 0, 1.0, -1.0)
+    series = jnp.sum(signs * jnp.exp(log_terms - top[..., None]), axis=-1)
+    upper = (1.0 - s) * L + cf
+    small = jnp.logaddexp(upper, top + jnp.log(series))
+    return jnp.where(z < c, small, cf)
+
+
+def log_upper_gamma(a, z):
+    """``log Gamma(a, z)``, the upper incomplete gamma function, for any real ``a`` and ``z > 0``.
+
+    Negative ``a`` included (the cutoff law needs ``a = 1 - alpha < 0``):
+    ``Gamma(a, z) = z^a E_(1-a)(z)``.  Pure JAX, differentiable in ``a`` and ``z``.
+    """
+    a = jnp.asarray(a, dtype=jnp.float64)
+    z = jnp.asarray(z, dtype=jnp.float64)
+    return a * jnp.log(z) + log_expint(1.0 - a, z)
+
+
+def log_powexp_tail(alpha, lam, x):
+    """``log int_x^inf t^-alpha exp(-lam t) dt = (1-alpha) log x + log E_alpha(lam x)``, ``lam > 0``."""
+    alpha = jnp.asarray(alpha, dtype=jnp.float64)
+    x = jnp.asarray(x, dtype=jnp.float64)
+    return (1.0 - alpha) * jnp.log(x) + log_expint(alpha, lam * x)
+
+
+_GAUSS_SWITCH = 3.0
+_GAUSS_CF_DEPTH = 100
+
+
+def log_gauss_laplace(c, beta):
+    """``log int_0^inf exp(-c w - beta w^2) dw`` for ``beta > 0`` and any real ``c``.
+
+    The tail integral of a Gaussian, written so that it stays exact (value and
+    derivatives) as ``beta -> 0+``, where the lognormal tends to a power law.
+    With ``sigma = 1/sqrt(2 beta)`` and ``tau = c sigma`` the integral is
+    ``sigma R(tau)``, ``R`` the Mills ratio ``Phi(-tau)/phi(tau)``:
+
+    * ``tau > 3``: ``-log c + log G(u)``, ``u = 1/tau^2 = 2 beta / c^2``, with the
+      Stieltjes continued fraction ``G(u) = tau R(tau) =
+      1/(1 + u/(1 + 2u/(1 + 3u/(1 + ...))))`` at a fixed depth of 100.  ``G`` is
+      smooth at ``u = 0`` (``G(0) = 1``), so nothing cancels however small
+      ``beta`` is.
+    * ``tau <= 3``: ``log sigma + log_ndtr(-tau) + tau^2/2 + log(2 pi)/2``.
+
+    Relative accuracy (value, first and second derivatives) better than 1e-12
+    against mpmath for ``1e-12 <= beta <= 1e3``, ``-3 <= c <= 50``.
+    """
+    c = jnp.asarray(c, dtype=jnp.float64)
+    beta = jnp.asarray(beta, dtype=jnp.float64)
+    sig = 1.0 / jnp.sqrt(2.0 * beta)
+    tau = c * sig
+    big = tau > _GAUSS_SWITCH
+    u = jnp.where(big, 2.0 * beta / (c * c), 1.0 / _GAUSS_SWITCH**2)
+    c_big = jnp.where(big, c, 1.0)
+    depth = _GAUSS_CF_DEPTH
+
+    def body(j, acc):  # acc <- 1 + i u / acc, i = depth .. 1
+        return 1.0 + (depth - j) * u / acc
+
+    G = 1.0 / jax.lax.fori_loop(0, depth, body, jnp.ones_like(u))
+    right = -jnp.log(c_big) + jnp.log(G)
+    t = jnp.where(big, 0.0, tau)
+    left = jnp.log(sig) + jax.scipy.special.log_ndtr(-t) + 0.5 * t * t + 0.5 * jnp.log(2.0 * jnp.pi)
+    return jnp.where(big, right, left)

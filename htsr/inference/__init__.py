@@ -2,3 +2,5 @@
 
 from .gof import GofResult, gof, reps_for_precision
 from .bootstrap import BootstrapResult, bootstrap
+from .compare import CompareResult, TailFit, compare, compare_all, fit_model
+from .lrt import LRTResult, likelihood_ratio

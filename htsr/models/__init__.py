@@ -12,3 +12,7 @@ __all__ = ["powerlaw"]
 from . import bounded  # noqa: E402
 
 __all__ += ["bounded"]
+
+from . import cutoff, exponential, lognormal, stretched  # noqa: E402
+
+__all__ += ["exponential", "stretched", "lognormal", "cutoff"]

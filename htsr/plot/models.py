@@ -1,0 +1,72 @@
+"""The tail's empirical CCDF with every fitted tail model overlaid."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_models"]
+
+_STYLE = {
+    "power_law": ("C3", "-"),
+    "lognormal": ("C0", "--"),
+    "exponential": ("C2", ":"),
+    "stretched_exponential": ("C4", "-."),
+    "power_law_cutoff": ("C1", "-"),
+}
+
+
+def _fits(source) -> list:
+    from ..inference.compare import CompareResult, TailFit
+
+    if isinstance(source, CompareResult):
+        return [source.model1, source.model2]
+    attrs = getattr(source, "attrs", None)
+    if attrs is not None and "fits" in attrs:  # a compare_all DataFrame
+        return list(attrs["fits"].values())
+    if isinstance(source, TailFit):
+        return [source]
+    fits = list(source)
+    if not fits or not all(isinstance(f, TailFit) for f in fits):
+        raise TypeError("plot_models needs a CompareResult, a compare_all DataFrame or TailFit objects")
+    return fits
+
+
+def plot_models(source, *, ax=None, points: int = 200):
+    """Empirical CCDF ``P(X >= x)`` of the tail on log-log axes, with each fitted model.
+
+    Parameters
+    ----------
+    source : CompareResult, DataFrame from :func:`htsr.compare_all`, TailFit or sequence of TailFit
+        The fitted models (all on the same tail).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure by default.
+    points : int
+        Grid points per model curve (discrete laws are drawn at integers).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Never calls ``plt.show()``.
+    """
+    fits = _fits(source)
+    tail = np.sort(np.asarray(fits[0].tail, dtype=np.float64))
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(5, 4))
+    n = tail.size
+    ccdf = 1.0 - np.arange(n) / n
+    ax.loglog(tail, ccdf, ".", ms=3, color="0.3", label=f"data (n_tail = {n})")
+    grid = np.geomspace(tail[0], tail[-1], points)
+    if fits[0].discrete:
+        grid = np.unique(np.round(grid))
+    for fit in fits:
+        color, ls = _STYLE.get(fit.name, ("k", "-"))
+        y = fit.ccdf(grid)
+        label = fit.name.replace("_", " ") + (" (boundary)" if fit.at_boundary else "")
+        ax.loglog(grid, y, ls, color=color, lw=1.6, label=label)
+    ax.set_xlabel("x")
+    ax.set_ylabel("P(X ≥ x | X ≥ xmin)")
+    ax.set_ylim(bottom=0.5 / n)
+    ax.legend(frameon=False, fontsize=8)
+    return ax
