@@ -92,3 +92,15 @@ def test_discrete_sigma_matches_observed_information():
     lz = lambda a: np.log(special.zeta(a, xmin))  # noqa: E731
     info = n * (lz(alpha + h) - 2 * lz(alpha) + lz(alpha - h)) / h**2
     assert s == pytest.approx(1 / np.sqrt(info), rel=1e-5)
+
+
+@pytest.mark.parametrize("discrete", [False, True])
+def test_sampler_terminates_and_stays_finite_for_alpha_near_one(discrete):
+    """At alpha = 1.01 about 0.1% of draws lie beyond 1e300: they are capped, not inf, and
+    the discrete bisection (whose gaps exceed 2^53 up there) still terminates."""
+    with x64():
+        x = np.asarray(pl.sample(jax.random.PRNGKey(0), 1.01, 1.0, (5000,), discrete=discrete))
+    assert np.all(np.isfinite(x)) and x.max() <= pl.X_MAX and x.min() >= 1.0
+    assert 0 < np.mean(x >= 1e300) < 0.01
+    # below the cap the law is right: P(X >= 1e10) = 1e10^-0.01 ~ 0.79
+    assert np.mean(x >= 1e10) == pytest.approx(10 ** -0.1, abs=0.03)

@@ -79,16 +79,24 @@ def cdf(x, alpha, xmin, *, discrete: bool = False):
     return -jnp.expm1((1.0 - alpha) * jnp.log(x / xmin))
 
 
+#: Largest value a sampler returns.  For alpha close to 1 the law puts mass
+#: beyond what float64 can hold (P(X > 1e300) = 1e-3 at alpha = 1.01, xmin = 1);
+#: such draws are returned as X_MAX instead of inf.
+X_MAX = 1e300
+_MAX_BISECT = 1100  # enough to resolve any integer below X_MAX to one unit
+
+
 def sample(key, alpha, xmin, shape=(), *, discrete: bool = False):
     """Draw from the power law by inversion.
 
     Continuous: ``xmin * U^(-1/(alpha-1))``.  Discrete: exact inversion of the
     CCDF: the smallest integer ``x`` with ``P(X >= x + 1) < U``, found by
     bracketing around the continuous approximation and bisection (Clauset et
-    al. 2009, Appendix D, without the approximation error).
+    al. 2009, Appendix D, without the approximation error).  Draws are capped
+    at :data:`X_MAX` (only reachable for alpha very close to 1).
     """
     u = jax.random.uniform(key, shape, minval=jnp.finfo(jnp.float64).tiny, maxval=1.0)
-    cont = xmin * jnp.exp(-jnp.log(u) / (alpha - 1.0))
+    cont = jnp.minimum(xmin * jnp.exp(-jnp.log(u) / (alpha - 1.0)), X_MAX)
     if not discrete:
         return cont
     lz0 = log_hurwitz_zeta(alpha, xmin)
@@ -97,28 +105,30 @@ def sample(key, alpha, xmin, shape=(), *, discrete: bool = False):
     def above(x):  # True where P(X >= x + 1) >= U, i.e. the answer is > x
         return log_hurwitz_zeta(alpha, x + 1.0) - lz0 >= logu
 
-    # bracket [lo, hi] with the answer in (lo, hi]
-    guess = jnp.floor((xmin - 0.5) * jnp.exp(-logu / (alpha - 1.0)) + 0.5)
-    guess = jnp.clip(guess, xmin, 1e300)
+    # bracket [lo, hi] with the answer in (lo, hi], hi <= X_MAX
+    guess = jnp.clip(jnp.floor((xmin - 0.5) * jnp.exp(-logu / (alpha - 1.0)) + 0.5), xmin, X_MAX / 4)
     lo = jnp.maximum(xmin - 1.0, jnp.floor(guess / 2.0) - 1.0)
     hi = jnp.maximum(guess * 2.0 + 1.0, xmin)
     lo = jnp.where(above(lo), lo, xmin - 1.0)
-    hi_ok = ~above(hi)
 
-    def widen(carry):
-        hi, ok = carry
-        hi = jnp.where(ok, hi, hi * 4.0)
-        return hi, ~above(hi)
+    def widen(hi):
+        return jnp.where(above(hi) & (hi < X_MAX), jnp.minimum(hi * 4.0, X_MAX), hi)
 
-    hi, _ = jax.lax.while_loop(lambda c: ~jnp.all(c[1]), widen, (hi, hi_ok))
+    hi = jax.lax.while_loop(lambda h: jnp.any(above(h) & (h < X_MAX)), widen, hi)
 
     def bisect(carry):
-        lo, hi = carry
+        lo, hi, i = carry
         mid = jnp.floor((lo + hi) / 2.0)
         go_up = above(mid)
-        return jnp.where(go_up, mid, lo), jnp.where(go_up, hi, mid)
+        return jnp.where(go_up, mid, lo), jnp.where(go_up, hi, mid), i + 1
 
-    lo, hi = jax.lax.while_loop(lambda c: jnp.any(c[1] - c[0] > 1.0), bisect, (lo, hi))
+    def unresolved(carry):
+        lo, hi, i = carry
+        mid = jnp.floor((lo + hi) / 2.0)
+        # stop at one unit, or where float64 cannot split [lo, hi] any further
+        return (i < _MAX_BISECT) & jnp.any((hi - lo > 1.0) & (mid > lo) & (mid < hi))
+
+    lo, hi, _ = jax.lax.while_loop(unresolved, bisect, (lo, hi, 0))
     return hi
 
 
