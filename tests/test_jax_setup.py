@@ -44,3 +44,15 @@ def test_buckets_and_padding():
     X, n = pad_rows([np.array([1.0, 2.0]), np.array([3.0, 4.0, 5.0])])
     assert X.shape == (2, 64) and n.tolist() == [2, 3]
     assert np.all(np.diff(X, axis=1) >= 0)
+
+
+def test_import_htsr_does_not_load_heavy_optional_paths():
+    """pandas, scipy.stats and scipy.linalg load only when a table, test or ESD needs them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, htsr; "
+            "print([m for m in ('pandas', 'scipy.stats', 'scipy.linalg', 'matplotlib') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

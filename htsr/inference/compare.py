@@ -33,13 +33,17 @@ from how the names are spelled.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas is imported where the table is built, not at `import htsr`
+    import pandas as pd
+
 import functools
 from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from .. import _jax
 from ..data import as_sample
@@ -472,6 +476,8 @@ def compare_all(data, *, xmin: float | None = None, discrete: bool = False,
             "at_boundary": ",".join(alt.at_boundary),
             "converged": alt.converged,
         })
+    import pandas as pd  # only this table needs it: kept out of `import htsr`
+
     df = pd.DataFrame(rows).set_index("alternative")
     df.attrs.update(xmin=pl_fit.xmin, n_tail=pl_fit.n_tail, discrete=bool(discrete),
                     alpha=pl_fit.params["alpha"], fits=fits)

@@ -32,7 +32,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy.linalg import blas
 
 from ..errors import DataError, HtsrError
 from ._checks import finite_array
@@ -48,6 +47,8 @@ _AUTO_RTOL = 1e-10  # target relative accuracy of the smallest eigenvalue for me
 
 def _gram_evals(A: np.ndarray) -> np.ndarray:
     """Eigenvalues (ascending) of A^T A for a tall A (N x M, N >= M), in float64."""
+    from scipy.linalg import blas  # imported here: scipy.linalg costs ~0.3 s at `import htsr`
+
     A = A.astype(np.float64, order="K", copy=False)  # keeps C or F order: no transposing copy
     if A.flags.f_contiguous:  # e.g. the transpose of a C-ordered wide matrix
         G = blas.dsyrk(1.0, A, trans=1, lower=1)

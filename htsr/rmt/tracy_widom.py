@@ -33,7 +33,6 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import airy
 
 from ..errors import HtsrError
@@ -110,6 +109,8 @@ def tw1_quantile(p, *, m: int = _M_DEFAULT) -> np.ndarray | float:
 
 @lru_cache(maxsize=256)
 def _quantile(q: float, m: int) -> float:
+    from scipy.optimize import brentq  # scipy.optimize loads scipy.linalg: keep it out of `import htsr`
+
     if q > 0.5:  # solve on the survival function for accuracy in the right tail
         return brentq(lambda t: float(_det(np.array([t]), m, True)[0]) - (1.0 - q), _LOW, _HIGH, xtol=1e-12)
     return brentq(lambda t: float(_det(np.array([t]), m, False)[0]) - q, _LOW, _HIGH, xtol=1e-12)
