@@ -255,14 +255,18 @@ def test_fit_padded_many_rows_in_groups():
 
 
 # --------------------------------------------------------------- properties
-positive = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)
+# Values on a logarithmic grid 10^(k/100), 1 to 1e14: ties are possible, but distinct
+# values differ by at least 2.3%.  Closer distinct values make the property false in
+# floating point, not in the scan: values one ulp apart can merge under rescaling, and a
+# tail spanning a relative 1e-6 has alpha ~ 1e6, so last-bit changes in log(c x) move D
+# at the 1e-9 level (both found by hypothesis on unrestricted floats).
+grid_values = st.lists(st.integers(0, 1400), min_size=5, max_size=60).filter(lambda v: len(set(v)) >= 3)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(positive, min_size=5, max_size=60).filter(lambda v: len(set(v)) >= 3),
-       st.sampled_from([0.001, 0.5, 3.0, 1024.0]), st.randoms(use_true_random=False))
-def test_scaling_and_permutation(values, c, rnd):
-    x = np.array(values)
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(grid_values, st.sampled_from([0.001, 0.5, 3.0, 1024.0]), st.randoms(use_true_random=False))
+def test_scaling_and_permutation(ks, c, rnd):
+    x = 10.0 ** (np.array(ks) / 100.0)
     base = htsr.fit(x)
     perm = x.copy()
     rnd.shuffle(perm)
