@@ -17,6 +17,12 @@ all in batches through :func:`htsr.fitting.fit_padded`:
 For each cell: mean error (bias), its standard error (SEM = sd/sqrt(reps)),
 RMSE, and whether |bias| < 2 SEM.  Writes ``OUT.csv``, ``OUT.md`` (table) and
 ``OUT.png`` (figure).
+
+Confirmation.  Even an exactly unbiased estimator fails the 2-SEM check in
+about 5% of cells (2.7 of the 54 expected), so a bounded fitter's cell that
+fails it is run again with ``--confirm-reps`` fresh replicates (a different
+seed); the cell counts as biased only if the confirmation fails too.  Both runs
+are reported, with the chi-square of the z-scores (bias/SEM) over all cells.
 """
 
 from __future__ import annotations
@@ -43,6 +49,10 @@ SIZES = (500, 5000)
 
 def run_cell(alpha, ratio, n, reps, seed):
     key = jax.random.fold_in(jax.random.PRNGKey(seed), int(1000 * alpha) * 7919 + int(ratio) * 31 + n)
+    if reps > 1000:  # bounded memory: independent chunks of at most 1000 replicates
+        parts = [run_cell(alpha, ratio, n, min(1000, reps - s), seed * 7 + 1 + s // 1000)
+                 for s in range(0, reps, 1000)]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     with _jax.x64():
         x = np.sort(np.asarray(bd.sample(key, alpha, 1.0, ratio, (reps, n))), axis=1)
     counts = np.full(reps, n)
@@ -66,6 +76,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--confirm-reps", type=int, default=5000,
+                    help="replicates of the confirmation run of a bounded-fitter cell that fails the 2-SEM check")
     ap.add_argument("--out", default="docs/finite_size")
     ap.add_argument("--from-csv", action="store_true", help="only rewrite OUT.md and OUT.png from OUT.csv")
     args = ap.parse_args()
@@ -89,6 +101,14 @@ def main() -> None:
                     b, s, rmse = summarize(est, alpha)
                     row.update({f"{name}_bias": b, f"{name}_sem": s, f"{name}_rmse": rmse,
                                 f"{name}_ok": bool(abs(b) < 2 * s)})
+                fitters = ("bounded", "bounded_unbiased")
+                if args.confirm_reps and not all(row[f"{k}_ok"] for k in fitters):
+                    conf = run_cell(alpha, ratio, n, args.confirm_reps, args.seed + 1000)
+                    for name in fitters:
+                        b, s, _ = summarize(conf[name], alpha)
+                        row.update({f"{name}_confirm_bias": b, f"{name}_confirm_sem": s,
+                                    f"{name}_confirm_ok": bool(abs(b) < 2 * s)})
+                    row["confirm_reps"] = args.confirm_reps
                 rows.append(row)
                 print(f"n={n:5d} xmax/xmin={ratio:6g} alpha={alpha:3g}: "
                       f"clauset {row['clauset_bias']:+.4f}±{row['clauset_sem']:.4f}  "
@@ -103,10 +123,26 @@ def main() -> None:
     print(f"total {total:.0f} s")
 
 
+def _confirmed_ok(df, name):
+    """A cell passes if the main run passes, or else its confirmation run does."""
+    ok = df[f"{name}_ok"].astype(bool)
+    col = f"{name}_confirm_ok"
+    if col in df:
+        ok = ok | (df[col].fillna(False).astype(bool) & ~ok)
+    return ok
+
+
 def write_table(df, path, seconds):
+    from scipy import stats
+
     def cell(r, name):
         mark = "" if r[f"{name}_ok"] else " **x**"
-        return f"{r[f'{name}_bias']:+.3f} ± {r[f'{name}_sem']:.3f} ({r[f'{name}_rmse']:.3f}){mark}"
+        s = f"{r[f'{name}_bias']:+.3f} ± {r[f'{name}_sem']:.3f} ({r[f'{name}_rmse']:.3f}){mark}"
+        col = f"{name}_confirm_bias"
+        if not r[f"{name}_ok"] and col in r and r[col] == r[col]:
+            cmark = "" if r[f"{name}_confirm_ok"] else " **x**"
+            s += f"; confirmation {r[col]:+.4f} ± {r[f'{name}_confirm_sem']:.4f}{cmark}"
+        return s
 
     lines = [HEADER.format(reps=int(df.reps.iloc[0]),
                            seconds="" if seconds != seconds else f" ({seconds:.0f} s on 2 cores)"), ""]
@@ -120,12 +156,23 @@ def write_table(df, path, seconds):
         lines.append(f"| {int(r.n)} | {r.ratio:g} | {r.alpha:g} | {cell(r, 'clauset')} | {cell(r, 'bounded')} "
                      f"| {cell(r, 'bounded_unbiased')} |")
     summary = {k: int(df[f"{k}_ok"].sum()) for k in ("clauset", "bounded", "bounded_unbiased")}
-    both = int(((~df.clauset_ok) & df.bounded_unbiased_ok).sum())
-    lines += ["", f"Cells with |bias| < 2 SEM (of {len(df)}): Clauset {summary['clauset']}, "
-              f"bounded MLE {summary['bounded']}, bounded bias-corrected {summary['bounded_unbiased']}; "
-              f"of the {int((~df.clauset_ok).sum())} cells where Clauset is biased, the bias-corrected "
-              f"bounded fitter is unbiased in {both}, the bounded MLE in "
-              f"{int(((~df.clauset_ok) & df.bounded_ok).sum())}."]
+    cl_biased = ~df.clauset_ok.astype(bool)
+    ok_mle, ok_corr = _confirmed_ok(df, "bounded"), _confirmed_ok(df, "bounded_unbiased")
+    lines += ["", f"Cells with |bias| < 2 SEM in the main run (of {len(df)}): Clauset {summary['clauset']}, "
+              f"bounded MLE {summary['bounded']}, bounded bias-corrected {summary['bounded_unbiased']} "
+              f"(an unbiased estimator is expected to fail about {0.0455 * len(df):.1f} by chance)."]
+    if "confirm_reps" in df:
+        lines += ["", f"After confirmation ({int(df.confirm_reps.max())} fresh replicates for each flagged "
+                  f"cell): of the {int(cl_biased.sum())} cells where Clauset is biased, the bounded MLE is "
+                  f"unbiased in {int((cl_biased & ok_mle).sum())} and the bias-corrected bounded fitter in "
+                  f"{int((cl_biased & ok_corr).sum())}; over all {len(df)} cells, {int(ok_mle.sum())} and "
+                  f"{int(ok_corr.sum())}."]
+    chi = []
+    for name, label in (("bounded", "bounded MLE"), ("bounded_unbiased", "bias-corrected")):
+        z2 = float(np.sum((df[f"{name}_bias"] / df[f"{name}_sem"]) ** 2))
+        chi.append(f"{label} {z2:.1f} (p = {stats.chi2.sf(z2, len(df)):.2g})")
+    lines += ["", f"Sum of squared z-scores (bias/SEM) over the {len(df)} cells of the main run, "
+              f"chi-square with {len(df)} degrees of freedom if unbiased: " + ", ".join(chi) + "."]
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
 

@@ -52,6 +52,31 @@ def _check_options(method, estimator, discrete, xmax, min_tail, xmin_range):
             raise FitError(f"xmin_range must be (low, high) with low <= high, got {xmin_range!r}")
 
 
+def _check_alpha_grid(alpha_grid):
+    """Normalise ``alpha_grid``: None, "plfit", or an increasing 1-D sequence of values > 1."""
+    if alpha_grid is None:
+        return None
+    if isinstance(alpha_grid, str):
+        if alpha_grid == "plfit":
+            from ..models.powerlaw import PLFIT_ALPHA_GRID
+
+            return PLFIT_ALPHA_GRID
+        raise FitError(f"alpha_grid must be None, 'plfit' or an increasing sequence of values > 1, "
+                       f"got {alpha_grid!r}")
+    try:
+        g = np.asarray(alpha_grid, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise FitError(f"alpha_grid must be None, 'plfit' or an increasing sequence of values > 1, "
+                       f"got {alpha_grid!r}") from None
+    if g.ndim != 1 or g.size == 0:
+        raise FitError(f"alpha_grid must be a non-empty 1-D sequence, got shape {g.shape}")
+    if not np.all(np.isfinite(g)) or np.any(g <= 1):
+        raise FitError("alpha_grid values must be finite and > 1 (the discrete power law needs alpha > 1)")
+    if np.any(np.diff(g) <= 0):
+        raise FitError("alpha_grid must be strictly increasing")
+    return tuple(float(v) for v in g)
+
+
 def _check_discrete(discrete, *, allow_auto: bool = True):
     """Normalise the ``discrete`` option: a bool, or "auto" where allowed."""
     if isinstance(discrete, (bool, np.bool_)):
@@ -81,6 +106,7 @@ def fit(
     min_tail: int | None = None,
     estimator: str = "mle",
     exhaustive: bool = False,
+    alpha_grid=None,
 ) -> PowerLawFit:
     """Fit a power law to the tail of ``data`` (Clauset, Shalizi & Newman 2009).
 
@@ -119,6 +145,13 @@ def fit(
     exhaustive : bool
         Evaluate D exactly at every candidate (no pruning).  Same answer, slower;
         for verification.
+    alpha_grid : None, "plfit" or sequence of float
+        Discrete ``method="clauset"`` only, for reproducing published numbers:
+        maximise the likelihood over this grid of alpha values instead of exactly.
+        ``"plfit"`` is the grid 1.50:0.01:3.50 of Clauset's ``plfit.m`` and
+        ``plpva.m``, which made the integer-data fits and p-values of Clauset et
+        al. (2009).  The default (None) is the exact MLE; see docs/uncertainty.md
+        for how much the grid moves D and the p-value on real data.
 
     Returns
     -------
@@ -138,21 +171,28 @@ def fit(
     """
     discrete = _check_discrete(discrete)
     _check_options(method, estimator, discrete is True, xmax, min_tail, xmin_range)
+    alpha_grid = _check_alpha_grid(alpha_grid)
     x = as_sample(data, discrete=discrete is True)
     is_discrete = _resolve_discrete(discrete, x)
     if estimator == "unbiased" and is_discrete:
         raise FitError("estimator='unbiased' is defined for the continuous power law only")
+    if alpha_grid is not None and (method != "clauset" or not is_discrete):
+        raise FitError("alpha_grid applies to the discrete power law with method='clauset' only "
+                       f"(got method={method!r}, discrete={is_discrete})")
     if method == "bounded":
         return _fit_bounded(x, xmin, xmax, is_discrete, dict(
             xmin_range=xmin_range, xmin_values=xmin_candidates, min_tail=min_tail), exhaustive, estimator)
     if xmin is not None:
-        return _fit_fixed(x, float(xmin), is_discrete, method, estimator)
+        return _fit_fixed(x, float(xmin), is_discrete, method, estimator, alpha_grid)
     batch = fit_padded(
         x[None, :], np.array([len(x)]), discrete=is_discrete, xmin_range=xmin_range,
         xmin_values=xmin_candidates, min_tail=min_tail, estimator=estimator, exhaustive=exhaustive,
+        alpha_grid=alpha_grid,
     )
-    return _to_result(batch, 0, x, is_discrete, method, estimator,
-                      dict(xmin_range=xmin_range, xmin_values=xmin_candidates, min_tail=min_tail))
+    opts = dict(xmin_range=xmin_range, xmin_values=xmin_candidates, min_tail=min_tail)
+    if alpha_grid is not None:
+        opts["alpha_grid"] = alpha_grid
+    return _to_result(batch, 0, x, is_discrete, method, estimator, opts)
 
 
 def _to_result(batch: BatchFit, b, x, discrete, method, estimator, options, xmax=None) -> PowerLawFit:
@@ -240,18 +280,19 @@ def _check_tail(tail, what):
         )
 
 
-def _fit_fixed(x, xmin, discrete, method, estimator) -> PowerLawFit:
+def _fit_fixed(x, xmin, discrete, method, estimator, alpha_grid=None) -> PowerLawFit:
     _check_xmin(xmin, discrete)
     tail = x[x >= xmin]
     _check_tail(tail, f"xmin={xmin:g}")
     with _jax.x64():
-        alpha, sigma = _final_alpha([tail], np.array([xmin]), discrete, estimator)
+        alpha, sigma = _final_alpha([tail], np.array([xmin]), discrete, estimator, alpha_grid)
         mle = alpha if estimator == "mle" else _final_alpha([tail], np.array([xmin]), discrete, "mle")[0]
         D = tail_d(tail, float(mle[0]), xmin, discrete)
     return PowerLawFit(
         alpha=float(alpha[0]), xmin=xmin, xmax=float(x[-1]), n=len(x), n_tail=len(tail), D=D,
         sigma=float(sigma[0]), discrete=discrete, method=method, estimator=estimator,
-        n_candidates=1, n_evaluated=1, data=x, scan_options=dict(xmin=xmin),
+        n_candidates=1, n_evaluated=1, data=x,
+        scan_options=dict(xmin=xmin) if alpha_grid is None else dict(xmin=xmin, alpha_grid=alpha_grid),
     )
 
 

@@ -94,11 +94,13 @@ def _map_row_groups(fn, x, *per_row):
     return tuple(np.concatenate(c) for c in zip(*parts))
 
 
-def _scan(x, n, discrete, *, xmin_range, xmin_values, min_tail, exhaustive, xmax=None, conditional=False):
+def _scan(x, n, discrete, *, xmin_range, xmin_values, min_tail, exhaustive, xmax=None, conditional=False,
+          alpha_grid=None):
     """Run the scan; return (ScanResult, xmin array, n_tail array).
 
     ``xmax`` (B,), if given, selects the bounded law on [xmin, xmax] (every real
-    entry of ``x`` must be <= xmax).
+    entry of ``x`` must be <= xmax).  ``alpha_grid``: discrete unbounded only,
+    alpha maximised over this grid (``plfit.m`` compatibility).
     """
     B = x.shape[0]
     rows = np.arange(B)
@@ -111,7 +113,7 @@ def _scan(x, n, discrete, *, xmin_range, xmin_values, min_tail, exhaustive, xmax
             )
 
         if xmax is None:
-            res = scan_discrete(u, c, nu, cand_fn, exhaustive=exhaustive)
+            res = scan_discrete(u, c, nu, cand_fn, exhaustive=exhaustive, alpha_grid=alpha_grid)
         else:
             res = scan_bounded_discrete(u, c, nu, xmax, cand_fn, exhaustive=exhaustive)
         j = np.maximum(res.index, 0)
@@ -132,11 +134,8 @@ def _scan(x, n, discrete, *, xmin_range, xmin_values, min_tail, exhaustive, xmax
 
 # Compiled once per bucketed length: called eagerly, the loops inside the
 # discrete MLE would be retraced and recompiled on every call.
-
-
-# Compiled once per bucketed length: called eagerly, the loops inside the
-# discrete MLE would be retraced and recompiled on every call.
 _discrete_mle = jax.jit(pl.discrete_mle)
+_discrete_grid_mle = jax.jit(pl.discrete_grid_mle)
 
 
 def _padded_call(fn, *arrays):
@@ -148,12 +147,15 @@ def _padded_call(fn, *arrays):
     return np.asarray(fn(*padded))[:k]
 
 
-def _final_alpha(tails, xmins, discrete, estimator):
+def _final_alpha(tails, xmins, discrete, estimator, alpha_grid=None):
     """alpha and sigma from direct sums over each selected tail."""
     if discrete:
         mean = np.array([np.mean(np.log(t)) for t in tails])
         nt = np.array([len(t) for t in tails], dtype=np.float64)
         alpha = _padded_call(_discrete_mle, mean, xmins)
+        if alpha_grid is not None:
+            alpha = np.asarray(_discrete_grid_mle(alpha, mean, np.asarray(xmins, dtype=np.float64),
+                                                  np.asarray(alpha_grid, dtype=np.float64)))
         sigma = np.asarray(pl.discrete_sigma(alpha, xmins, nt))
         return alpha, sigma
     s = np.array([np.sum(np.log(t / xm)) for t, xm in zip(tails, xmins)])
@@ -174,6 +176,7 @@ def fit_padded(
     exhaustive: bool = False,
     method: str = "clauset",
     xmax=None,
+    alpha_grid=None,
 ) -> BatchFit:
     """Fit a batch of already validated samples given as a padded array.
 
@@ -192,9 +195,15 @@ def fit_padded(
         Upper end for ``method="bounded"``: each row's largest entry by default.
         Entries above it are outside the model; ``n`` still counts them,
         ``n_tail`` counts the points in ``[xmin, xmax]``.
+    alpha_grid : None or 1-D array
+        Discrete ``method="clauset"`` only: maximise the likelihood over this
+        increasing grid of alpha values instead of exactly, as ``plfit.m`` does
+        (:data:`htsr.models.powerlaw.PLFIT_ALPHA_GRID`).
     """
     x = np.asarray(x, dtype=np.float64)
     n = np.asarray(counts, dtype=np.int64)
+    if alpha_grid is not None and (method != "clauset" or not discrete):
+        raise FitError("alpha_grid applies to the discrete power law with method='clauset' only")
     if method == "bounded":
         return _fit_padded_bounded(x, n, discrete=discrete, xmin_range=xmin_range,
                                    xmin_values=xmin_values, min_tail=min_tail,
@@ -202,7 +211,7 @@ def fit_padded(
     if method != "clauset":
         raise FitError(f"method must be 'clauset' or 'bounded', got {method!r}")
     x, n = _pad_to_bucket(x, n, n)
-    opts = dict(xmin_range=xmin_range, xmin_values=xmin_values, min_tail=min_tail)
+    opts = dict(xmin_range=xmin_range, xmin_values=xmin_values, min_tail=min_tail, alpha_grid=alpha_grid)
     xmin, alpha, D, sigma, n_tail, n_cand, n_eval = _map_row_groups(
         lambda xs, ns: _fit_group(xs, ns, discrete, estimator, exhaustive, opts), x, n
     )
@@ -219,7 +228,8 @@ def _fit_group(x, n, discrete, estimator, exhaustive, options, xmax=None, condit
         if ok.any():
             tails = [x[b, n[b] - n_tail[b] : n[b]] for b in np.flatnonzero(ok)]
             if xmax is None:
-                alpha[ok], sigma[ok] = _final_alpha(tails, xmin[ok], discrete, estimator)
+                alpha[ok], sigma[ok] = _final_alpha(tails, xmin[ok], discrete, estimator,
+                                                    options.get("alpha_grid"))
             else:
                 alpha[ok], sigma[ok] = _bounded_final_alpha(tails, xmin[ok], xmax[ok], discrete, conditional)
     return xmin, alpha, res.D, sigma, n_tail, res.n_candidates, res.n_evaluated
@@ -298,7 +308,7 @@ def ks_curve(result: PowerLawFit) -> KSCurve:
     with _jax.x64():
         res, _, _ = _scan(X, n, result.discrete, exhaustive=True, xmax=xmax, conditional=conditional,
                           xmin_range=opts.get("xmin_range"), xmin_values=opts.get("xmin_values"),
-                          min_tail=opts.get("min_tail"))
+                          min_tail=opts.get("min_tail"), alpha_grid=opts.get("alpha_grid"))
     D = res.D_all[0]
     keep = ~np.isnan(D)
     idx = np.flatnonzero(keep)

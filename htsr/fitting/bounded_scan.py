@@ -113,7 +113,7 @@ class RangeFit(NamedTuple):
 
 
 def fit_range_padded(x, counts, xmin, xmax=None, *, discrete: bool = False, estimator: str = "mle",
-                     conditional: bool = False) -> RangeFit:
+                     conditional: bool = False, alpha_grid=None) -> RangeFit:
     """Fit alpha with the range fixed, for a batch of tails given as a padded array.
 
     Parameters
@@ -130,6 +130,8 @@ def fit_range_padded(x, counts, xmin, xmax=None, *, discrete: bool = False, esti
     conditional : bool
         Continuous bounded only, for ``xmax`` = each row's largest value: alpha is
         the MLE given that maximum (from the other points).
+    alpha_grid : None or 1-D array
+        Discrete unbounded only: alpha maximised over this grid (``plfit.m``).
     estimator : {"mle", "unbiased"}
         ``"unbiased"`` (continuous only) reports the first-order bias-corrected
         alpha (:func:`htsr.models.bounded.continuous_bias`, or ``1 + (n-1)/sum``
@@ -167,6 +169,9 @@ def fit_range_padded(x, counts, xmin, xmax=None, *, discrete: bool = False, esti
                 sigma = np.asarray(bd.discrete_sigma(alpha, xmin, xmax_a, nt))
             else:
                 alpha = np.asarray(pl.discrete_mle(mean, xmin))
+                if alpha_grid is not None:
+                    alpha = np.asarray(pl.discrete_grid_mle(alpha, mean, xmin,
+                                                            np.asarray(alpha_grid, dtype=np.float64)))
                 sigma = np.asarray(pl.discrete_sigma(alpha, xmin, nt))
             u, c, nu = unique_rows(x, n, first=xmin)
             D = BK.discrete_range_d(u, c, nu, alpha, xmin, xmax_a if bounded else xmin, bounded=bounded)

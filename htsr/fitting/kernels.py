@@ -59,6 +59,7 @@ __all__ = [
     "continuous_refined_bound",
     "continuous_exact_d",
     "discrete_alpha",
+    "discrete_alpha_on_grid",
     "discrete_lower_bound",
     "discrete_refined_bound",
     "discrete_exact_d",
@@ -172,6 +173,14 @@ def discrete_alpha(u, c):
     alpha = pl.discrete_mle(mean, u)
     cum_before = jnp.cumsum(c, -1) - c
     return alpha, nt, cum_before
+
+
+@jax.jit
+def discrete_alpha_on_grid(u, c, alpha, nt, grid):
+    """Snap each candidate's exact MLE to the likelihood's best point on ``grid``
+    (:func:`htsr.models.powerlaw.discrete_grid_mle`; ``plfit.m`` compatibility)."""
+    mean = _suffix_sum(c * jnp.log(u)) / jnp.maximum(nt, 1.0)
+    return pl.discrete_grid_mle(alpha, mean, u, grid)
 
 
 def _disc_dev(u, c_cum, lz_next, lz_succ, lz0, cb, nt, has_succ):

@@ -222,16 +222,21 @@ def scan_continuous(x, n, cand, *, exhaustive: bool = False, m: int = 64) -> Sca
     return _select(D_all, np.asarray(alpha), cand)
 
 
-def scan_discrete(u, c, nu, cand_fn, *, exhaustive: bool = False, m: int = 32) -> ScanResult:
+def scan_discrete(u, c, nu, cand_fn, *, exhaustive: bool = False, m: int = 32,
+                  alpha_grid=None) -> ScanResult:
     """Scan discrete samples given as unique values ``u`` (B, U) and counts ``c``.
 
     ``cand_fn(nt)`` returns the candidate mask given the tail sizes (so that
-    ``min_tail`` can be applied).
+    ``min_tail`` can be applied).  ``alpha_grid`` (1-D, increasing), if given,
+    replaces each candidate's exact MLE by the likelihood's best grid point, as
+    ``plfit.m`` does; the bounds stay valid because they hold for any alpha.
     """
     u = np.asarray(u, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
     nu = np.asarray(nu, dtype=np.int32)
     alpha, nt, cb = K.discrete_alpha(u, c)
+    if alpha_grid is not None:
+        alpha = K.discrete_alpha_on_grid(u, c, alpha, nt, np.asarray(alpha_grid, dtype=np.float64))
     cand = cand_fn(np.asarray(nt))
     if exhaustive:
         lb = np.full(u.shape, -np.inf)

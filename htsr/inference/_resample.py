@@ -99,7 +99,10 @@ def resample_rows(keys, x, *, n):
 
 def scan_options(fit: PowerLawFit) -> dict:
     o = fit.scan_options
-    return dict(xmin_range=o.get("xmin_range"), xmin_values=o.get("xmin_values"), min_tail=o.get("min_tail"))
+    out = dict(xmin_range=o.get("xmin_range"), xmin_values=o.get("xmin_values"), min_tail=o.get("min_tail"))
+    if o.get("alpha_grid") is not None:
+        out["alpha_grid"] = o["alpha_grid"]
+    return out
 
 
 def fixed_xmin(fit: PowerLawFit) -> bool:
@@ -137,7 +140,8 @@ def refit_rows(rows, fit: PowerLawFit, *, fixed_range: bool | None = None):
             hi_rows = tails[np.arange(B), np.maximum(counts, 1) - 1]
         res = fit_range_padded(tails, np.maximum(counts, 2), fit.xmin,
                                (hi_rows if rule_max else fit.xmax) if fit.bounded else None,
-                               discrete=fit.discrete, conditional=rule_max and not fit.discrete)
+                               discrete=fit.discrete, conditional=rule_max and not fit.discrete,
+                               alpha_grid=fit.scan_options.get("alpha_grid"))
         nan = np.where(ok, 1.0, np.nan)
         return dict(alpha=res.alpha * nan, xmin=np.full(B, fit.xmin), n_tail=counts,
                     D=res.D * nan, sigma=res.sigma * nan)

@@ -173,6 +173,7 @@ def bootstrap(
     xmin_range=None,
     xmin_candidates=None,
     min_tail: int | None = None,
+    alpha_grid=None,
     jackknife_groups: int = 100,
     progress=None,
 ) -> BootstrapResult:
@@ -188,7 +189,7 @@ def bootstrap(
         Seed of the PRNG; replicate ``r`` uses ``fold_in(PRNGKey(seed), r)``.
     level : float
         Confidence level of the intervals, in (0, 1).
-    discrete, method, xmin, xmax, xmin_range, xmin_candidates, min_tail
+    discrete, method, xmin, xmax, xmin_range, xmin_candidates, min_tail, alpha_grid
         As in :func:`htsr.fit`.
     jackknife_groups : int
         Groups of the grouped jackknife that estimates the BCa acceleration.
@@ -209,7 +210,7 @@ def bootstrap(
         fit = data
     else:
         fit = _fit(data, discrete=discrete, method=method, xmin=xmin, xmax=xmax, xmin_range=xmin_range,
-                   xmin_candidates=xmin_candidates, min_tail=min_tail)
+                   xmin_candidates=xmin_candidates, min_tail=min_tail, alpha_grid=alpha_grid)
     x = fit.data
     n = len(x)
 

@@ -111,6 +111,7 @@ def gof(
     xmin_range=None,
     xmin_candidates=None,
     min_tail: int | None = None,
+    alpha_grid=None,
     procedure: str = "auto",
     progress=None,
 ) -> GofResult:
@@ -125,7 +126,7 @@ def gof(
         Synthetic data sets; the standard error of p is at most ``0.5/sqrt(reps)``.
     seed : int
         Seed of the PRNG (results are reproducible from it).
-    discrete, method, xmin, xmax, xmin_range, xmin_candidates, min_tail
+    discrete, method, xmin, xmax, xmin_range, xmin_candidates, min_tail, alpha_grid
         As in :func:`htsr.fit`.
     procedure : {"auto", "semi-parametric", "fixed-range"}
         ``"auto"``: fixed-range when xmin was fixed by the caller (or the range was
@@ -156,7 +157,7 @@ def gof(
         fit = data
     else:
         fit = _fit(data, discrete=discrete, method=method, xmin=xmin, xmax=xmax, xmin_range=xmin_range,
-                   xmin_candidates=xmin_candidates, min_tail=min_tail)
+                   xmin_candidates=xmin_candidates, min_tail=min_tail, alpha_grid=alpha_grid)
     if procedure not in ("auto", "semi-parametric", "fixed-range"):
         raise FitError(f"procedure must be 'auto', 'semi-parametric' or 'fixed-range', got {procedure!r}")
     fixed_range = procedure == "fixed-range" or (procedure == "auto" and R.fixed_xmin(fit))

@@ -47,7 +47,9 @@ __all__ = [
     "continuous_sigma",
     "discrete_mle",
     "discrete_sigma",
+    "discrete_grid_mle",
     "ALPHA_MAX_DISCRETE",
+    "PLFIT_ALPHA_GRID",
 ]
 
 #: Upper end of the bracket searched by the discrete MLE.
@@ -186,6 +188,42 @@ def discrete_mle(mean_log_x, xmin, alpha0=None):
 
     a, lo, hi = jax.lax.fori_loop(0, _NEWTON_STEPS, step, (a, lo, hi))
     return a
+
+
+PLFIT_ALPHA_GRID = tuple(round(1.5 + 0.01 * k, 2) for k in range(201))
+"""The alpha grid of Clauset's ``plfit.m``/``plpva.m`` for integer data: 1.50, 1.51, ..., 3.50."""
+
+
+def discrete_grid_mle(alpha_mle, mean_log_x, xmin, grid):
+    """Maximise the discrete power-law likelihood over a sorted grid of alpha values.
+
+    ``plfit.m`` and ``plpva.m`` fit integer data by evaluating the likelihood on
+    the grid 1.50:0.01:3.50 (:data:`PLFIT_ALPHA_GRID`) and taking the best point.
+    The log-likelihood ``-alpha * sum(ln x) - n ln zeta(alpha, xmin)`` is concave
+    in alpha, so its maximum over the grid is at one of the two grid points
+    around the exact maximiser ``alpha_mle`` (or at the grid's end when
+    ``alpha_mle`` lies outside it); this compares those two.  Ties go to the
+    smaller value, as MATLAB's ``max`` does.
+
+    Parameters
+    ----------
+    alpha_mle : array_like
+        The exact MLE (:func:`discrete_mle`).
+    mean_log_x, xmin : array_like
+        Mean of ``ln x`` over the tail, and the tail's lower bound.
+    grid : 1-D array
+        Strictly increasing alpha values, all > 1.
+    """
+    grid = jnp.asarray(grid, dtype=jnp.float64)
+    last = grid.shape[0] - 1
+    i = jnp.searchsorted(grid, alpha_mle)
+    lo = grid[jnp.clip(i - 1, 0, last)]
+    hi = grid[jnp.clip(i, 0, last)]
+
+    def loglik(a):  # per point
+        return -a * mean_log_x - log_hurwitz_zeta(a, xmin)
+
+    return jnp.where(loglik(hi) > loglik(lo), hi, lo)
 
 
 def discrete_sigma(alpha, xmin, n):
