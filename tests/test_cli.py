@@ -52,6 +52,20 @@ def test_fit_discrete_npy_and_plot(tmp_path, capsys):
     assert png.stat().st_size > 10_000
 
 
+def test_fit_alpha_grid(tmp_path, capsys):
+    import htsr
+
+    x = np.floor(pareto(np.random.default_rng(2), 2.3, 600))
+    path = tmp_path / "d.txt"
+    np.savetxt(path, x)
+    assert main(["fit", str(path), "--discrete", "--alpha-grid", "plfit", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = htsr.fit(x, discrete=True, alpha_grid="plfit")
+    assert out["alpha"] == ref.alpha and round(out["alpha"], 2) == out["alpha"] and out["xmin"] == ref.xmin
+    assert main(["fit", str(path), "--alpha-grid", "plfit"]) == 2  # continuous fit: a one-line error
+    assert "alpha_grid applies to the discrete power law" in capsys.readouterr().err
+
+
 def test_stdin_and_errors_in_a_subprocess(tmp_path):
     """Through a real process: stdin input; bad input -> one line on stderr, exit 2."""
     run = lambda args, stdin="": subprocess.run(  # noqa: E731

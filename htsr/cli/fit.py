@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
     p.add_argument("--xmax", type=_xmax_arg, default=None, metavar="XMAX|search",
                    help="upper end for --method bounded (default: the largest value; 'search': "
                    "Deluca-Corral widest range with p >= 0.1)")
+    p.add_argument("--alpha-grid", choices=("plfit",), default=None,
+                   help="with --discrete: maximise the likelihood on plfit.m's alpha grid 1.50:0.01:3.50, "
+                        "to reproduce Clauset et al.'s published numbers (default: exact MLE)")
     p.add_argument("--gof", type=_positive_int, default=None, metavar="REPS",
                    help="goodness-of-fit p-value from REPS synthetic data sets (Clauset et al. 2009)")
     p.add_argument("--bootstrap", type=_positive_int, default=None, metavar="REPS",
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     result = fit(
         data, xmin=args.xmin, discrete=args.discrete, xmin_range=args.xmin_range,
         min_tail=args.min_tail, estimator="unbiased" if args.unbiased else "mle",
-        method=args.method, xmax=args.xmax,
+        method=args.method, xmax=args.xmax, alpha_grid=args.alpha_grid,
     )
     out = result.to_dict()
     gof_result = boot = None
