@@ -153,9 +153,9 @@ def _final_alpha(tails, xmins, discrete, estimator, alpha_grid=None):
         mean = np.array([np.mean(np.log(t)) for t in tails])
         nt = np.array([len(t) for t in tails], dtype=np.float64)
         alpha = _padded_call(_discrete_mle, mean, xmins)
-        if alpha_grid is not None:
-            alpha = np.asarray(_discrete_grid_mle(alpha, mean, np.asarray(xmins, dtype=np.float64),
-                                                  np.asarray(alpha_grid, dtype=np.float64)))
+        if alpha_grid is not None:  # padded like the MLE: one compilation per bucket, not per tail count
+            grid = np.asarray(alpha_grid, dtype=np.float64)
+            alpha = _padded_call(lambda a, m, xm: _discrete_grid_mle(a, m, xm, grid), alpha, mean, xmins)
         sigma = np.asarray(pl.discrete_sigma(alpha, xmins, nt))
         return alpha, sigma
     s = np.array([np.sum(np.log(t / xm)) for t, xm in zip(tails, xmins)])
