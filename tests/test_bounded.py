@@ -196,6 +196,29 @@ def test_scanned_alpha_is_the_conditional_mle(truncated_sample):
     assert abs(fixed.alpha - scanned.alpha) < 0.5 * scanned.sigma
 
 
+def test_three_point_candidate_gets_its_own_fit():
+    """Regression: a conditional candidate with nt = 3 (one point inside the range)
+    used to be scanned with placeholder alpha = 1 and r = 1, so its D could be tiny
+    and win the scan (2 of 1000 fits at alpha 4, xmax/xmin 10, n 500)."""
+    from htsr.fitting import bounded_kernels as BK
+    from htsr.fitting import fit_padded
+
+    with _jax.x64():
+        x = np.sort(_draw(11, 4.0, 1.0, 10.0, (1000, 500)), axis=1)
+        n = np.full(len(x), 500)
+        _, alpha, r = BK.continuous_alpha(x, n, np.log(x[:, -1]), conditional=True)
+        # the three-point candidate: the MLE from its single interior point
+        t = np.log(x[:, -2] / x[:, -3])
+        rr = np.log(x[:, -1] / x[:, -3])
+        expect = np.asarray(bd.continuous_mle(t, rr))
+    np.testing.assert_allclose(np.asarray(alpha)[:, -3], expect, rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(r)[:, -3], rr, rtol=1e-12)
+    fits = fit_padded(x, n, method="bounded")
+    # a 3-point tail has D >= 1/3 (its top point sits at ECDF 2/3, model CDF 1): never the minimum here
+    assert fits.n_tail.min() > 3
+    assert np.all(fits.D < 1.0 / 3.0)
+
+
 def test_user_xmax_drops_points_above(truncated_sample):
     f = htsr.fit(truncated_sample, method="bounded", xmax=20.0, xmin=1.0)
     assert f.xmax == 20.0 and f.n_tail == int(np.sum((truncated_sample >= 1.0) & (truncated_sample <= 20.0)))

@@ -59,7 +59,9 @@ def continuous_alpha(x, n, lxmax, conditional: bool = False):
     nt = (n[:, None] - idx).astype(x.dtype)
     r = lxmax[:, None] - lx
     k = 2.0 if conditional else 0.0
-    ok = valid & (nt >= 2 + k) & (r > 0)
+    # a conditional fit needs one point strictly inside the range (nt >= 3),
+    # an unconditional one two points: the same rule as the scan's candidates
+    ok = valid & (nt >= 2 + k / 2.0) & (r > 0)
     r = jnp.where(ok, r, 1.0)
     # conditional: drop t = 0 (the candidate itself) and t = r (the maximum)
     y = jnp.where(ok, (s - nt * lx - k / 2.0 * r) / jnp.maximum(nt - k, 1.0) / r, 0.5)
