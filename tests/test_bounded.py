@@ -148,6 +148,25 @@ def test_bounded_mle_unbiased_on_truncated_samples(alpha, ratio):
     assert np.std(res.alpha - alpha) == pytest.approx(np.median(res.sigma), rel=0.15)
 
 
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 2.5, 4.0, 6.0])
+@pytest.mark.parametrize("ratio", [10.0, 1000.0])
+def test_sample_max_as_xmax_is_unbiased_after_correction(alpha, ratio):
+    """The default xmax rule (the largest observation) with xmin known: the MLE
+    given the maximum, bias-corrected, has no bias (the finite-size study's
+    xmin-known protocol), where ignoring xmax (Clauset) is biased for small alpha."""
+    reps, n = 2000, 500
+    x = np.sort(_draw(int(100 * alpha + ratio), alpha, 1.0, ratio, (reps, n)), axis=1)
+    counts = np.full(reps, n)
+    corr = fit_range_padded(x, counts, 1.0, x[:, -1], conditional=True, estimator="unbiased").alpha
+    err = corr - alpha
+    assert abs(err.mean()) < 2.0 * err.std(ddof=1) / np.sqrt(reps)
+    one = htsr.fit(x[0], method="bounded", xmin=1.0, estimator="unbiased")
+    assert one.alpha == pytest.approx(corr[0], rel=1e-12) and one.xmax == x[0, -1]
+    if alpha <= 1.0:
+        clauset = fit_range_padded(x, counts, 1.0).alpha
+        assert np.mean(clauset - alpha) > 0.25  # +0.29 at alpha 1, ratio 1000
+
+
 def test_discrete_bounded_mle_unbiased():
     mean_err, sem, _ = _range_fit_bias(1.0, 100.0, 500, 200, discrete=True, seed=7)
     assert abs(mean_err) < 2.0 * sem + 1e-3
@@ -217,6 +236,32 @@ def test_three_point_candidate_gets_its_own_fit():
     # a 3-point tail has D >= 1/3 (its top point sits at ECDF 2/3, model CDF 1): never the minimum here
     assert fits.n_tail.min() > 3
     assert np.all(fits.D < 1.0 / 3.0)
+
+
+def test_unbiased_estimator_counts_the_points_the_mle_used(truncated_sample):
+    """estimator="unbiased" corrects with the MLE's own sample size: n_tail - 2 for the
+    scanned conditional fit, n_tail - 1 with xmin fixed, n_tail with both ends fixed;
+    fit_many and the bootstrap's refits apply the same correction."""
+    mle = htsr.fit(truncated_sample, method="bounded")
+    unb = htsr.fit(truncated_sample, method="bounded", estimator="unbiased")
+    r = np.log(mle.xmax / mle.xmin)
+    with _jax.x64():
+        expect = mle.alpha - float(bd.continuous_bias(mle.alpha, r, mle.n_tail - 2.0))
+    assert unb.estimator == "unbiased" and unb.alpha == pytest.approx(expect, rel=1e-12)
+    assert (unb.xmin, unb.D, unb.n_tail) == (mle.xmin, mle.D, mle.n_tail)
+    many = htsr.fit_many([truncated_sample], method="bounded", estimator="unbiased")[0]
+    assert many.estimator == "unbiased" and many.alpha == pytest.approx(unb.alpha, rel=1e-12)
+    for kw, drop in ((dict(xmin=1.0), 1.0), (dict(xmin=1.0, xmax=50.0), 0.0)):
+        m = htsr.fit(truncated_sample, method="bounded", **kw)
+        u = htsr.fit(truncated_sample, method="bounded", estimator="unbiased", **kw)
+        with _jax.x64():
+            e = m.alpha - float(bd.continuous_bias(m.alpha, np.log(m.xmax / m.xmin), m.n_tail - drop))
+        assert u.alpha == pytest.approx(e, rel=1e-12)
+    # bootstrap refits use the fit's estimator: draws centre on the corrected alpha
+    bm = htsr.bootstrap(mle, reps=60, seed=3)
+    bu = htsr.bootstrap(unb, reps=60, seed=3)
+    shift = np.nanmean(bm.draws["alpha"] - bu.draws["alpha"])
+    assert 0.0 < shift < 0.05 and shift == pytest.approx(mle.alpha - unb.alpha, rel=0.5)
 
 
 def test_user_xmax_drops_points_above(truncated_sample):

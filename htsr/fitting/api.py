@@ -235,24 +235,25 @@ def _fit_bounded(x, xmin, xmax, discrete, options, exhaustive, estimator="mle") 
         _check_tail(tail, f"xmin={xmin:g}, xmax={xmax:g}")
         X, n = _jax.pad_rows([tail])
         res = fit_range_padded(X, n, np.array([xmin]), np.array([xmax]), discrete=discrete,
-                               conditional=rule == "max" and not discrete)
-        return _unbias(PowerLawFit(
+                               conditional=rule == "max" and not discrete, estimator=estimator)
+        return PowerLawFit(
             alpha=float(res.alpha[0]), xmin=xmin, xmax=xmax, n=len(x), n_tail=len(tail),
             D=float(res.D[0]), sigma=float(res.sigma[0]), discrete=discrete, method="bounded",
-            estimator="mle", n_candidates=1, n_evaluated=1, data=x,
+            estimator=estimator, n_candidates=1, n_evaluated=1, data=x,
             scan_options=dict(xmin=xmin, xmax=xmax, xmax_rule=rule),
-        ), estimator)
+        )
     inside = x[x <= xmax]
     if inside.size < 2 or inside[0] == inside[-1]:
         raise FitError(f"xmax={xmax:g} leaves {inside.size} point(s) with fewer than two distinct values")
     batch = fit_padded(x[None, :], np.array([len(x)]), discrete=discrete, exhaustive=exhaustive,
-                       method="bounded", xmax=None if rule == "max" else np.array([xmax]),
+                       method="bounded", xmax=None if rule == "max" else np.array([xmax]), estimator=estimator,
                        **{k: v for k, v in options.items() if k not in ("xmax", "xmax_rule")})
-    return _unbias(_to_result(batch, 0, x, discrete, "bounded", "mle", options, xmax=xmax), estimator)
+    return _to_result(batch, 0, x, discrete, "bounded", estimator, options, xmax=xmax)
 
 
 def _unbias(result: PowerLawFit, estimator: str) -> PowerLawFit:
-    """Bounded fit with the first-order bias correction applied to alpha (xmin stays the MLE's)."""
+    """A fixed-range bounded fit (``xmax="search"``; every point in the range enters the MLE)
+    with the first-order bias correction applied to alpha (the range stays the MLE's)."""
     if estimator == "mle":
         return result
     import dataclasses
@@ -342,9 +343,10 @@ def fit_many(
     if method == "bounded":
         xmaxs = np.array([x[-1] if xmax is None else float(xmax) for x in xs])
         batch = fit_padded(X, n, discrete=discrete, xmin_range=xmin_range, xmin_values=xmin_candidates,
-                           min_tail=min_tail, method="bounded", xmax=None if xmax is None else xmaxs)
+                           min_tail=min_tail, method="bounded", xmax=None if xmax is None else xmaxs,
+                           estimator=estimator)
         return [
-            _to_result(batch, b, xs[b], discrete, "bounded", "mle",
+            _to_result(batch, b, xs[b], discrete, "bounded", estimator,
                        dict(xmin_range=xmin_range, xmin_values=xmin_candidates, min_tail=min_tail,
                             xmax=float(xmaxs[b]), xmax_rule="max" if xmax is None else "fixed"),
                        xmax=float(xmaxs[b]))

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _jax
 from ..errors import DataError, FitError
+from ..models import bounded as bd
 from ..models import powerlaw as pl
 from . import kernels as K
 from .bounded_scan import final_alpha as _bounded_final_alpha
@@ -205,9 +206,11 @@ def fit_padded(
     if alpha_grid is not None and (method != "clauset" or not discrete):
         raise FitError("alpha_grid applies to the discrete power law with method='clauset' only")
     if method == "bounded":
+        if estimator not in ("mle", "unbiased") or (estimator == "unbiased" and discrete):
+            raise FitError(f"estimator={estimator!r} is not available for the discrete/bounded fit")
         return _fit_padded_bounded(x, n, discrete=discrete, xmin_range=xmin_range,
                                    xmin_values=xmin_values, min_tail=min_tail,
-                                   exhaustive=exhaustive, xmax=xmax)
+                                   exhaustive=exhaustive, xmax=xmax, estimator=estimator)
     if method != "clauset":
         raise FitError(f"method must be 'clauset' or 'bounded', got {method!r}")
     x, n = _pad_to_bucket(x, n, n)
@@ -235,7 +238,7 @@ def _fit_group(x, n, discrete, estimator, exhaustive, options, xmax=None, condit
     return xmin, alpha, res.D, sigma, n_tail, res.n_candidates, res.n_evaluated
 
 
-def _fit_padded_bounded(x, n, *, discrete, xmin_range, xmin_values, min_tail, exhaustive, xmax):
+def _fit_padded_bounded(x, n, *, discrete, xmin_range, xmin_values, min_tail, exhaustive, xmax, estimator="mle"):
     """fit_padded for the bounded law: cut each row at its xmax, then scan in row groups."""
     B = x.shape[0]
     rows = np.arange(B)
@@ -259,6 +262,15 @@ def _fit_padded_bounded(x, n, *, discrete, xmin_range, xmin_values, min_tail, ex
                                       conditional=conditional),
         x, n_use, xmax,
     )
+    if estimator == "unbiased":
+        # first-order correction with the number of points the MLE used: the
+        # conditional fit leaves out the tail's smallest and largest points
+        good = usable & np.isfinite(alpha)
+        if good.any():
+            n_eff = n_tail[good] - (2.0 if conditional else 0.0)
+            with _jax.x64():
+                alpha[good] = alpha[good] - np.asarray(bd.continuous_bias(
+                    alpha[good], np.log(xmax[good] / xmin[good]), n_eff))
     bad = ~usable
     if bad.any():
         for arr in (xmin, alpha, D, sigma):

@@ -141,7 +141,8 @@ def refit_rows(rows, fit: PowerLawFit, *, fixed_range: bool | None = None):
         res = fit_range_padded(tails, np.maximum(counts, 2), fit.xmin,
                                (hi_rows if rule_max else fit.xmax) if fit.bounded else None,
                                discrete=fit.discrete, conditional=rule_max and not fit.discrete,
-                               alpha_grid=fit.scan_options.get("alpha_grid"))
+                               alpha_grid=fit.scan_options.get("alpha_grid"),
+                               estimator=fit.estimator if fit.bounded else "mle")
         nan = np.where(ok, 1.0, np.nan)
         return dict(alpha=res.alpha * nan, xmin=np.full(B, fit.xmin), n_tail=counts,
                     D=res.D * nan, sigma=res.sigma * nan)
@@ -149,7 +150,7 @@ def refit_rows(rows, fit: PowerLawFit, *, fixed_range: bool | None = None):
     if fit.bounded:
         xmax = fit.xmax if fit.scan_options.get("xmax_rule") == "fixed" else None
     batch = fit_padded(rows, np.full(B, n), discrete=fit.discrete, method=fit.method,
-                       xmax=xmax, **scan_options(fit)) if fit.bounded else \
+                       xmax=xmax, estimator=fit.estimator, **scan_options(fit)) if fit.bounded else \
         fit_padded(rows, np.full(B, n), discrete=fit.discrete, estimator=fit.estimator, **scan_options(fit))
     return dict(alpha=batch.alpha, xmin=batch.xmin, n_tail=batch.n_tail, D=batch.D, sigma=batch.sigma)
 
