@@ -109,3 +109,20 @@ def test_bounded_bootstrap():
 def test_bad_arguments(sample, kwargs):
     with pytest.raises(HtsrError):
         bootstrap(sample, **kwargs)
+
+
+def test_refits_keep_the_unbiased_estimator_with_xmin_fixed():
+    """A fixed-xmin Clauset fit with estimator="unbiased": every refit reports
+    1 + (n_tail - 1)/sum, like the fit itself (not the MLE)."""
+    import jax
+
+    from htsr import _jax
+    from htsr.inference._resample import refit_rows
+    from htsr.models import powerlaw as pl
+
+    with _jax.x64():
+        x = np.sort(np.asarray(pl.sample(jax.random.PRNGKey(2), 2.5, 1.0, (400,))))
+    f = htsr.fit(x, xmin=1.0, estimator="unbiased")
+    rows = np.sort(np.stack([x, x[::-1]]), axis=1)
+    got = refit_rows(rows, f)["alpha"]
+    assert got == pytest.approx([f.alpha, f.alpha], rel=1e-12)

@@ -207,7 +207,7 @@ def fit_padded(
         raise FitError("alpha_grid applies to the discrete power law with method='clauset' only")
     if method == "bounded":
         if estimator not in ("mle", "unbiased") or (estimator == "unbiased" and discrete):
-            raise FitError(f"estimator={estimator!r} is not available for the discrete/bounded fit")
+            raise FitError(f"estimator={estimator!r}: the bounded fit takes 'mle', or 'unbiased' for continuous data")
         return _fit_padded_bounded(x, n, discrete=discrete, xmin_range=xmin_range,
                                    xmin_values=xmin_values, min_tail=min_tail,
                                    exhaustive=exhaustive, xmax=xmax, estimator=estimator)

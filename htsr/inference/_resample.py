@@ -142,7 +142,7 @@ def refit_rows(rows, fit: PowerLawFit, *, fixed_range: bool | None = None):
                                (hi_rows if rule_max else fit.xmax) if fit.bounded else None,
                                discrete=fit.discrete, conditional=rule_max and not fit.discrete,
                                alpha_grid=fit.scan_options.get("alpha_grid"),
-                               estimator=fit.estimator if fit.bounded else "mle")
+                               estimator=fit.estimator)
         nan = np.where(ok, 1.0, np.nan)
         return dict(alpha=res.alpha * nan, xmin=np.full(B, fit.xmin), n_tail=counts,
                     D=res.D * nan, sigma=res.sigma * nan)
