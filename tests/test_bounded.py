@@ -289,6 +289,12 @@ def test_range_search_finds_the_truncation():
     assert f.scan_options["range_search"]["p"] >= 0.1
     assert 0.5 <= f.xmin <= 2.0 and 50.0 <= f.xmax <= 400.0
     assert abs(f.alpha - 1.5) < 0.1
+    # the bias-corrected estimator: same range, alpha corrected with every point in it
+    u = htsr.fit(np.concatenate([body, tail, beyond]), method="bounded", xmax="search", estimator="unbiased")
+    assert (u.xmin, u.xmax, u.n_tail, u.D, u.estimator) == (f.xmin, f.xmax, f.n_tail, f.D, "unbiased")
+    with _jax.x64():
+        e = f.alpha - float(bd.continuous_bias(f.alpha, np.log(f.xmax / f.xmin), f.n_tail))
+    assert u.alpha == pytest.approx(e, rel=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -218,7 +218,7 @@ def _fit_bounded(x, xmin, xmax, discrete, options, exhaustive, estimator="mle") 
     if isinstance(xmax, str):  # "search"
         from .range_search import search_range
 
-        return _unbias(search_range(x, discrete=discrete, xmin=xmin), estimator)
+        return search_range(x, discrete=discrete, xmin=xmin, estimator=estimator)
     rule = "max" if xmax is None else "fixed"
     xmax = float(x[-1]) if xmax is None else float(xmax)
     if discrete and xmax != np.round(xmax):
@@ -249,21 +249,6 @@ def _fit_bounded(x, xmin, xmax, discrete, options, exhaustive, estimator="mle") 
                        method="bounded", xmax=None if rule == "max" else np.array([xmax]), estimator=estimator,
                        **{k: v for k, v in options.items() if k not in ("xmax", "xmax_rule")})
     return _to_result(batch, 0, x, discrete, "bounded", estimator, options, xmax=xmax)
-
-
-def _unbias(result: PowerLawFit, estimator: str) -> PowerLawFit:
-    """A fixed-range bounded fit (``xmax="search"``; every point in the range enters the MLE)
-    with the first-order bias correction applied to alpha (the range stays the MLE's)."""
-    if estimator == "mle":
-        return result
-    import dataclasses
-
-    from ..models import bounded as bd
-
-    with _jax.x64():
-        r = np.log(result.xmax / result.xmin)
-        alpha = result.alpha - float(bd.continuous_bias(result.alpha, r, result.n_tail))
-    return dataclasses.replace(result, alpha=alpha, estimator=estimator)
 
 
 def _check_xmin(xmin, discrete):

@@ -41,6 +41,7 @@ def search_range(
     grid: int = 20,
     min_tail: int = 50,
     seed: int = 0,
+    estimator: str = "mle",
 ) -> PowerLawFit:
     """The widest range ``[xmin, xmax]`` whose bounded fit has a GoF p-value >= ``p_threshold``.
 
@@ -52,6 +53,9 @@ def search_range(
         Fix the lower end and search only xmax.
     p_threshold, reps, grid, min_tail, seed
         See the module docstring.
+    estimator : {"mle", "unbiased"}
+        ``"unbiased"`` (continuous) reports the bias-corrected alpha of the chosen
+        range; the search itself (D and p) uses the MLE.
     """
     from ..inference import _resample as R
 
@@ -84,10 +88,12 @@ def search_range(
         sim = fit_range_padded(rows, np.full(reps, nt), a, b, discrete=discrete)
         p = float(np.mean(sim.D >= obs.D[0]))
         if p >= p_threshold:
+            alpha = obs.alpha[0] if estimator == "mle" else fit_range_padded(
+                tail[None, :], np.array([nt]), a, b, discrete=discrete, estimator=estimator).alpha[0]
             return PowerLawFit(
-                alpha=float(obs.alpha[0]), xmin=float(a), xmax=float(b), n=len(x), n_tail=int(nt),
+                alpha=float(alpha), xmin=float(a), xmax=float(b), n=len(x), n_tail=int(nt),
                 D=float(obs.D[0]), sigma=float(obs.sigma[0]), discrete=discrete, method="bounded",
-                estimator="mle", n_candidates=len(pairs), n_evaluated=k + 1, data=x,
+                estimator=estimator, n_candidates=len(pairs), n_evaluated=k + 1, data=x,
                 scan_options=dict(xmin=float(a), xmax=float(b), xmax_rule="fixed",
                                   range_search=dict(p=p, reps=reps, p_threshold=p_threshold, grid=grid)),
             )
