@@ -6,40 +6,60 @@ honest uncertainty.  The public API::
     htsr.fit(data, *, xmin=None, discrete=False, method="clauset")   # or method="bounded"
     htsr.gof(data, reps=1000, seed=0)     Clauset's bootstrap goodness-of-fit p-value
     htsr.bootstrap(data, reps=1000)       confidence intervals for alpha, xmin, n_tail
-    htsr.compare(data, "power_law", "lognormal")   likelihood-ratio tests (compare_all: Table 6.2)
+    htsr.compare(data, "lognormal")       power law versus lognormal (compare_all: Table 6.2)
     htsr.fit_many(samples, ...)
     htsr.rmt                      random matrices, ESDs, Marchenko-Pastur, Tracy-Widom
+
+``import htsr`` is cheap: the names above are imported on first use (PEP 562),
+so the command line can answer an argument error before JAX is loaded.
 """
 
-from . import errors, rmt
-from ._jax import enable_compilation_cache
-from .errors import DataAlteredWarning, DataError, FitError, HtsrError
-from .fitting import BatchFit, KSCurve, PowerLawFit, fit, fit_many, fit_padded
-from .inference import BootstrapResult, CompareResult, GofResult, TailFit, bootstrap, compare, compare_all, fit_model, gof
+from __future__ import annotations
+
+import importlib
+
+from . import errors
+from .errors import DataAlteredWarning, DataError, FitError, HtsrError, SmallSampleWarning
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "fit",
-    "fit_many",
-    "fit_padded",
-    "PowerLawFit",
-    "BatchFit",
-    "KSCurve",
-    "gof",
-    "bootstrap",
-    "GofResult",
-    "BootstrapResult",
-    "compare",
-    "compare_all",
-    "fit_model",
-    "CompareResult",
-    "TailFit",
-    "errors",
-    "rmt",
-    "HtsrError",
-    "DataError",
-    "FitError",
-    "DataAlteredWarning",
-    "enable_compilation_cache",
-]
+# public name -> module that defines it (imported on first attribute access)
+_LAZY = {
+    "fit": "htsr.fitting",
+    "fit_many": "htsr.fitting",
+    "fit_padded": "htsr.fitting",
+    "PowerLawFit": "htsr.fitting",
+    "BatchFit": "htsr.fitting",
+    "KSCurve": "htsr.fitting",
+    "FitSpec": "htsr.fitting",
+    "gof": "htsr.inference",
+    "bootstrap": "htsr.inference",
+    "GofResult": "htsr.inference",
+    "BootstrapResult": "htsr.inference",
+    "compare": "htsr.inference",
+    "compare_all": "htsr.inference",
+    "fit_model": "htsr.inference",
+    "CompareResult": "htsr.inference",
+    "TailFit": "htsr.inference",
+    "enable_compilation_cache": "htsr._jax",
+    "report": "htsr.report",
+}
+_SUBMODULES = ("rmt", "plot", "models", "fitting", "inference", "data", "special", "bayes")
+
+__all__ = [*_LAZY, "errors", "rmt", "HtsrError", "DataError", "FitError", "DataAlteredWarning",
+           "SmallSampleWarning"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"htsr.{name}")
+    else:
+        raise AttributeError(f"module 'htsr' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -8,13 +8,23 @@ point runs its kernels inside :func:`x64`, a thread-local context manager
 (``jax.enable_x64``).  Arrays handed back to the caller are NumPy arrays, so no
 float64 JAX array leaks into a float32 session.
 
-Compilation cache
------------------
+Compilation cache (on by default)
+---------------------------------
 :func:`enable_compilation_cache` points JAX's persistent cache at a directory
 (``$HTSR_CACHE_DIR`` or ``~/.cache/htsr/jax``) so that a second process does
-not pay the XLA compile again.  The ``htsr`` command calls it (it owns its
-process); library users opt in by calling it themselves, because the cache
-directory is a process-wide JAX setting.
+not pay the XLA compile again.  It runs when this module is first imported
+(that is, on the first fit, not on ``import htsr``), for the ``htsr`` command
+and for library users alike: a fresh process running ``htsr.gof(x, reps=100)``
+otherwise spends most of its time compiling (docs/benchmarks.md has the
+numbers).  The cache directory is a process-wide JAX setting, so:
+
+* a cache directory the user has configured already is kept, untouched;
+* ``HTSR_NO_COMPILATION_CACHE=1`` in the environment turns the default off
+  (``htsr.enable_compilation_cache()`` still turns it on explicitly);
+* while it is on, JAX also caches the user's own compilations there, with the
+  thresholds lowered to zero (htsr's kernels compile in well under JAX's
+  default 1 s threshold).  Results are unaffected: the cache holds compiled
+  programs, never numbers.
 
 Padding
 -------
@@ -31,7 +41,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-__all__ = ["x64", "enable_compilation_cache", "bucket", "pad_rows"]
+__all__ = ["x64", "enable_compilation_cache", "bucket", "pad_rows", "pad_batch"]
 
 _MIN_BUCKET = 64
 
@@ -97,10 +107,37 @@ def pad_rows(rows: list[np.ndarray], size: int | None = None) -> tuple[np.ndarra
     returned counts say how many entries of each row are real.
     """
     counts = np.array([len(r) for r in rows], dtype=np.int64)
-    if size is None:
-        size = bucket(int(counts.max()))
-    out = np.empty((len(rows), size), dtype=np.float64)
+    stacked = np.zeros((len(rows), int(counts.max())), dtype=np.float64)
     for k, r in enumerate(rows):
-        out[k, : len(r)] = r
-        out[k, len(r) :] = r[-1]
-    return out, counts
+        stacked[k, : len(r)] = r
+    return pad_batch(stacked, counts, width=bucket(int(counts.max())) if size is None else size), counts
+
+
+def pad_batch(x, counts, *, width: int | None = None, fill: str = "last") -> np.ndarray:
+    """Pad a (B, P) batch of rows with ``counts`` real entries to a bucket width.
+
+    Entries past ``counts[b]`` (and the new columns) are replaced by a real value
+    of the row, so every padded entry is a valid point of the law being fitted
+    (masked out of every sum): ``fill="last"`` repeats the last real value (rows
+    stay sorted), ``"first"`` the first.  ``width`` defaults to
+    ``bucket(P)``; this is the one padding rule of the kernels.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    counts = np.asarray(counts, dtype=np.int64)
+    B, P = x.shape
+    W = bucket(P) if width is None else int(width)
+    if W < P:
+        raise ValueError(f"width {W} is smaller than the batch's {P} columns")
+    rows = np.arange(B)
+    at = np.zeros(B, dtype=np.int64) if fill == "first" else np.maximum(counts, 1) - 1
+    padded = np.pad(x, ((0, 0), (0, W - P)))
+    return np.where(np.arange(W)[None, :] < counts[:, None], padded, x[rows, at][:, None])
+
+
+def _default_cache() -> None:
+    if os.environ.get("HTSR_NO_COMPILATION_CACHE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return
+    enable_compilation_cache()
+
+
+_default_cache()

@@ -11,6 +11,15 @@ kernel.  The rules:
   rank-deficient spectrum, for example) are **dropped with a**
   :class:`~htsr.errors.DataAlteredWarning` that states how many.
 * With ``discrete=True`` every value must be an integer.
+* ``None`` (or None entries) is an error, not NaN.  A NumPy masked array has
+  its masked entries **dropped with a** :class:`~htsr.errors.DataAlteredWarning`
+  that states how many (a masked value is never fitted).
+* A file holding a 2-D array (a weight matrix, say) is refused: its entries
+  are not a sample of a spectrum.  An ``(n, 1)`` or ``(1, n)`` array is a
+  sample.
+
+Options (numbers, integers, choices) are checked here too, by the ``check_*``
+functions, so that every error names the argument that was wrong.
 """
 
 from __future__ import annotations
@@ -22,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataAlteredWarning, DataError
+from .errors import DataAlteredWarning, DataError, HtsrError
 
-__all__ = ["as_sample", "load_values"]
+__all__ = ["as_sample", "load_values", "check_int", "check_number", "check_bool", "check_choice",
+           "check_seed", "check_interval", "check_xmin", "check_tail"]
 
 
 def _where(mask: np.ndarray, limit: int = 5) -> str:
@@ -66,12 +76,21 @@ def as_sample(
         Non-numeric, not one-dimensional, empty, NaN/inf, non-integer values
         with ``discrete=True``, or fewer than ``min_points`` positive values.
     """
+    if data is None:
+        raise DataError(f"{name} is None; pass a one-dimensional array of numbers")
     if isinstance(data, (str, bytes)):
         raise DataError(f"{name} must be numbers, not a string")
+    if isinstance(data, np.ma.MaskedArray):
+        data = _unmask(data, name, stacklevel + 1)
     try:
         arr = np.asarray(data)
     except (TypeError, ValueError) as exc:  # ragged nested lists and the like
         raise DataError(f"{name} could not be read as an array of numbers: {exc}") from None
+    if arr.dtype == object:
+        none = np.vectorize(lambda v: v is None, otypes=[bool])(arr) if arr.size else np.zeros(0, bool)
+        if none.any():
+            raise DataError(f"{name} contains {int(none.sum())} None value(s) "
+                            f"{_where(none.ravel())}; every entry must be a number")
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
     ):
@@ -120,6 +139,21 @@ def as_sample(
     return arr
 
 
+def _unmask(data: np.ma.MaskedArray, name: str, stacklevel: int) -> np.ndarray:
+    """Masked entries are dropped (never fitted), with a warning that says how many."""
+    mask = np.ma.getmaskarray(data)
+    if data.ndim != 1:
+        raise DataError(f"{name} must be one-dimensional, got a masked array of shape {data.shape}")
+    k = int(mask.sum())
+    if k:
+        warnings.warn(
+            f"dropped {k} masked value(s) of {data.size} ({100.0 * k / data.size:.3g}%) from {name}",
+            DataAlteredWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return np.asarray(data.data)[~mask]
+
+
 def load_values(source: str | Path) -> np.ndarray:
     """Read numbers from a file: ``.npy``, or text with one or more numbers per line.
 
@@ -148,6 +182,12 @@ def load_values(source: str | Path) -> np.ndarray:
             raise DataError(f"{source} is not a readable .npy file: {exc}") from None
         if arr.size == 0:
             raise DataError(f"{source} holds an empty array")
+        if sum(d > 1 for d in arr.shape) > 1:
+            raise DataError(
+                f"{source} holds a {arr.ndim}-D array of shape {arr.shape}, not a 1-D sample; "
+                "for the spectrum of a weight matrix compute its eigenvalues first "
+                "(htsr.rmt.esd(W) in Python) and fit those"
+            )
         return np.asarray(arr).ravel()
     try:
         text = path.read_text()
@@ -172,3 +212,90 @@ def _parse_text(text: str, label: str) -> np.ndarray:
     if not values:
         raise DataError(f"{label} contains no numbers")
     return np.asarray(values, dtype=np.float64)
+
+
+# ------------------------------------------------------------------ options
+# Every public function checks its options here, at the boundary, so that a
+# bad option is an HtsrError naming the argument, never a bare int()/float() error.
+def _is_real_scalar(value) -> bool:
+    return (not isinstance(value, (bool, np.bool_, str, bytes)) and np.ndim(value) == 0
+            and isinstance(value, (int, float, np.integer, np.floating)))
+
+
+def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None,
+              error=None) -> int:
+    """``value`` as an int; an integer-valued float (``1000.0``) is accepted, bools are not."""
+    error = error or HtsrError
+    bound = "" if minimum is None else f" >= {minimum}"
+    if not _is_real_scalar(value) or not np.isfinite(value) or int(value) != value:
+        raise error(f"{name} must be an integer{bound}, got {value!r}")
+    v = int(value)
+    if minimum is not None and v < minimum:
+        raise error(f"{name} must be an integer{bound}, got {value!r}")
+    if maximum is not None and v > maximum:
+        raise error(f"{name} must be an integer <= {maximum}, got {value!r}")
+    return v
+
+
+def check_number(value, name: str, *, positive: bool = False, allow_none: bool = False,
+                 error=None) -> float | None:
+    """``value`` as a finite float (``positive``: > 0); ``None`` passes when ``allow_none``."""
+    error = error or HtsrError
+    if value is None and allow_none:
+        return None
+    what = "a positive finite number" if positive else "a finite number"
+    if not _is_real_scalar(value) or not np.isfinite(value) or (positive and value <= 0):
+        raise error(f"{name} must be {what}, got {value!r}")
+    return float(value)
+
+
+def check_bool(value, name: str, *, error=None) -> bool:
+    """``value`` as a bool (Python or NumPy bool only: ``"yes"`` and ``1`` are refused)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise (error or HtsrError)(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_choice(value, name: str, choices, *, error=None) -> str:
+    """``value`` if it is one of ``choices`` (strings)."""
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise (error or HtsrError)(f"{name} must be one of {listed}, got {value!r}")
+    return value
+
+
+def check_seed(seed) -> int:
+    """A non-negative integer seed below 2**63."""
+    return check_int(seed, "seed", minimum=0, maximum=2**63 - 1)
+
+
+def check_interval(value, name: str, *, error=None) -> tuple[float, float]:
+    """``(low, high)`` with finite numbers, low <= high."""
+    error = error or HtsrError
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise error(f"{name} must be a pair (low, high), got {value!r}") from None
+    lo = check_number(lo, f"{name}[0]", error=error)
+    hi = check_number(hi, f"{name}[1]", error=error)
+    if not lo <= hi:
+        raise error(f"{name} must be (low, high) with low <= high, got {value!r}")
+    return lo, hi
+
+
+def check_xmin(xmin, discrete: bool, *, error=None) -> float:
+    """A positive finite xmin; an integer >= 1 for a discrete law."""
+    error = error or HtsrError
+    xmin = check_number(xmin, "xmin", positive=True, error=error)
+    if discrete and (xmin != np.round(xmin) or xmin < 1):
+        raise error(f"a discrete power law needs an integer xmin >= 1, got {xmin!r}")
+    return xmin
+
+
+def check_tail(tail: np.ndarray, what: str, *, error=None) -> None:
+    """At least two distinct values in ``tail`` (sorted), or an error saying what ``what`` left."""
+    if tail.size < 2 or tail[0] == tail[-1]:
+        raise (error or HtsrError)(
+            f"{what} leaves {tail.size} point(s) with {len(np.unique(tail))} distinct value(s) "
+            "in the tail; at least two distinct values are needed to fit alpha"
+        )

@@ -12,7 +12,7 @@ that says how much was changed.
 
 from __future__ import annotations
 
-__all__ = ["HtsrError", "DataError", "FitError", "DataAlteredWarning"]
+__all__ = ["HtsrError", "DataError", "FitError", "DataAlteredWarning", "SmallSampleWarning"]
 
 
 class HtsrError(ValueError):
@@ -29,3 +29,21 @@ class FitError(HtsrError):
 
 class DataAlteredWarning(UserWarning):
     """The data was used, but only after htsr changed it (for example dropped zeros)."""
+
+
+class SmallSampleWarning(UserWarning):
+    """The fit ran, but on too few points for its numbers to mean much (see docs/fitting.md)."""
+
+
+class WeightsError(HtsrError):
+    """Weights cannot be read: a missing or corrupt file, an unknown format, a refused pickle."""
+
+
+__all__ += ["WeightsError"]
+
+
+class ConvergenceWarning(UserWarning):
+    """An MCMC run finished but its diagnostics (divergences, r_hat > 1.01) say not to trust it yet."""
+
+
+__all__ += ["ConvergenceWarning"]

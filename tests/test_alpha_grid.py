@@ -8,7 +8,7 @@ goodness-of-fit refits use the grid too.
 
 import numpy as np
 import pytest
-from scipy import special
+from scipy import optimize, special
 
 import htsr
 from htsr import _jax
@@ -23,13 +23,21 @@ GRID = np.array(pl.PLFIT_ALPHA_GRID)
 
 
 def literal_plfit_ints(x, vec=GRID):
-    """plfit.m, integer branch, transcribed: grid MLE per candidate, D over xmin..max."""
+    """plfit.m, integer branch, transcribed: grid MLE per candidate, D over xmin..max.
+
+    ``vec=None``: the exact MLE instead (the likelihood maximised by scipy over alpha).
+    """
     x = np.sort(np.asarray(x, float))
     best = (None, None, np.inf)
     for xmin in np.unique(x)[:-1]:
         z = x[x >= xmin]
-        L = -vec * np.sum(np.log(z)) - len(z) * np.log(special.zeta(vec, xmin))
-        a = vec[np.argmax(L)]
+        if vec is None:
+            s, n = np.sum(np.log(z)), len(z)
+            a = optimize.minimize_scalar(lambda t, s=s, n=n, q=xmin: t * s + n * np.log(special.zeta(t, q)),
+                                         bounds=(1.0001, 50.0), method="bounded", options={"xatol": 1e-10}).x
+        else:
+            L = -vec * np.sum(np.log(z)) - len(z) * np.log(special.zeta(vec, xmin))
+            a = vec[np.argmax(L)]
         k = np.arange(xmin, z[-1] + 1)
         fit = np.cumsum(k**-a) / special.zeta(a, xmin)
         cdi = np.cumsum(np.bincount((z - xmin).astype(int), minlength=len(k))) / len(z)
@@ -37,6 +45,12 @@ def literal_plfit_ints(x, vec=GRID):
         if d < best[2]:
             best = (xmin, a, d)
     return best
+
+
+def grid_argmax(x, xmin, vec):
+    """The grid point of largest exact discrete likelihood (scipy's Hurwitz zeta), tail x >= xmin."""
+    z = x[x >= xmin]
+    return vec[np.argmax(-vec * np.sum(np.log(z)) - len(z) * np.log(special.zeta(vec, xmin)))]
 
 
 def test_plfit_grid_constant():
@@ -71,21 +85,22 @@ def test_scan_matches_literal_plfit_ints(seed):
 
 
 def test_words_plfit_numbers(reference):
-    """Clauset et al. Table 6.1, words: plfit's alpha is 1.95 (a grid point), D is that of the grid fit."""
+    """Clauset et al. Table 6.1, words: xmin = 7, n_tail = 2958 and plfit's alpha 1.95 (a grid
+    point).  Both scans are checked against numpy/scipy transcriptions of plfit.m over
+    all 272 candidates: the grid one (as plfit.m) and the exact-MLE one."""
     x = reference("words.txt")
     r = htsr.fit(x, discrete=True, alpha_grid="plfit")
     exact = htsr.fit(x, discrete=True)
-    assert (r.xmin, r.n_tail, r.alpha) == (7.0, 2958, 1.95)
-    assert exact.xmin == 7.0 and exact.alpha == pytest.approx(1.9527, abs=1e-4)
-    z = x[x >= 7]
-    k = np.arange(7, z.max() + 1)
-    fit = np.cumsum(k**-1.95) / special.zeta(1.95, 7)
-    cdi = np.cumsum(np.bincount((z - 7).astype(int), minlength=len(k))) / len(z)
-    assert r.D == pytest.approx(np.max(np.abs(fit - cdi)), rel=1e-9)
-    # the grid point is 0.0027 off the MLE, which raises D by 13% (0.00825 -> 0.00929)
-    assert exact.D == pytest.approx(0.008253, abs=2e-6) and r.D == pytest.approx(0.009289, abs=2e-6)
+    assert (r.xmin, r.n_tail, round(r.alpha, 2)) == (7.0, 2958, 1.95)  # published
+    g_xmin, g_alpha, g_D = literal_plfit_ints(x)
+    assert (r.xmin, r.alpha) == (g_xmin, g_alpha) and r.D == pytest.approx(g_D, rel=1e-9)
+    e_xmin, e_alpha, e_D = literal_plfit_ints(x, vec=None)
+    assert exact.xmin == e_xmin == 7.0 and exact.n_tail == 2958
+    assert exact.alpha == pytest.approx(e_alpha, abs=1e-6) and exact.D == pytest.approx(e_D, abs=1e-8)
+    # the grid point is 0.0027 off the MLE, which raises D by 13%
+    assert abs(exact.alpha - r.alpha) < 0.005 and r.D > 1.1 * exact.D
     fixed = htsr.fit(x, discrete=True, xmin=7, alpha_grid="plfit")
-    assert (fixed.alpha, fixed.D) == (r.alpha, pytest.approx(r.D, rel=1e-12))
+    assert fixed.alpha == grid_argmax(x, 7.0, GRID) and fixed.D == pytest.approx(g_D, rel=1e-9)
 
 
 def test_words_published_p_value_with_the_plfit_grid(reference):
@@ -110,16 +125,17 @@ def test_refits_use_the_grid():
                                                                alpha_grid="plfit"))
         a = out["alpha"][np.isfinite(out["alpha"])]
         assert a.size and np.all(np.isin(np.round(a, 10), np.round(GRID, 10)))
-    assert R.scan_options(fit)["alpha_grid"] == pl.PLFIT_ALPHA_GRID
+    assert fit.spec.alpha_grid == pl.PLFIT_ALPHA_GRID
 
 
 def test_custom_grid_and_outside_alpha():
     rng = np.random.default_rng(3)
     x = np.floor(pareto(rng, 4.2, 500, 2.0))
     r = htsr.fit(x, discrete=True, xmin=2, alpha_grid="plfit")
-    assert r.alpha == 3.5  # the MLE (~4.2) is beyond plfit's grid: clamped, as plfit does
-    r2 = htsr.fit(x, discrete=True, xmin=2, alpha_grid=np.arange(2.0, 6.0001, 0.5))
-    assert r2.alpha in (4.0, 4.5)
+    assert r.alpha == 3.5 == grid_argmax(x, 2.0, GRID)  # the MLE (~4.2) is beyond plfit's grid: clamped
+    custom = np.arange(2.0, 6.0001, 0.5)
+    r2 = htsr.fit(x, discrete=True, xmin=2, alpha_grid=custom)
+    assert r2.alpha == grid_argmax(x, 2.0, custom) and r2.alpha in (4.0, 4.5)
 
 
 @pytest.mark.parametrize("kwargs, match", [

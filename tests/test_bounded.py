@@ -286,7 +286,7 @@ def test_range_search_finds_the_truncation():
     tail = _draw(9, 1.5, 1.0, 100.0, (1500,))
     beyond = 100.0 * (1 - rng.random(40)) ** (-1 / 4.0)  # a steeper law past xmax
     f = htsr.fit(np.concatenate([body, tail, beyond]), method="bounded", xmax="search")
-    assert f.scan_options["range_search"]["p"] >= 0.1
+    assert f.range_search["p"] >= 0.1
     assert 0.5 <= f.xmin <= 2.0 and 50.0 <= f.xmax <= 400.0
     assert abs(f.alpha - 1.5) < 0.1
     # the bias-corrected estimator: same range, alpha corrected with every point in it

@@ -76,11 +76,29 @@ def test_table_6_2_rows_where_the_paper_is_not_the_mle(table):
     assert row.verdict == "inconclusive"
     fits = table["words"].attrs["fits"]
     assert fits["lognormal"].loglik >= fits["power_law"].loglik - 1e-6
-    # blackouts / exponential: the closed-form exponential MLE gives 1.43 (as does the
-    # powerlaw package); the paper printed 1.21.  Same verdict: inconclusive.
+    # blackouts / exponential: the paper printed 1.21 (p = 0.23); the exact MLE, the
+    # closed-form exponential fit computed here in numpy, gives 1.433 (p = 0.152).
+    # Same verdict: inconclusive.
     row = table["blackouts"].loc["exponential"]
-    assert row.normalized_R == pytest.approx(1.433, abs=0.001)
-    assert row.p == pytest.approx(0.152, abs=0.001) and row.verdict == "inconclusive"
+    tail = table["blackouts"].attrs["fits"]["power_law"].tail
+    xmin, n = table["blackouts"].attrs["xmin"], tail.size
+    a = 1 + n / np.sum(np.log(tail / xmin))
+    lam = 1 / np.mean(tail - xmin)
+    d = (np.log((a - 1) / xmin) - a * np.log(tail / xmin)) - (np.log(lam) - lam * (tail - xmin))
+    R_ref = d.sum() / (d.std() * np.sqrt(n))
+    assert row.normalized_R == pytest.approx(R_ref, rel=1e-9)
+    assert row.p == pytest.approx(special.erfc(abs(R_ref) / np.sqrt(2)), rel=1e-9)
+    assert row.verdict == "inconclusive" and abs(row.normalized_R - 1.21) > 0.2
+    # powerlaw 2.0.0 on the same tail: its exponential is fitted by a numerical optimiser
+    # that stops ~1e-3 (relative) short of the closed form (1.4315, p = 0.1523 against our
+    # 1.4330, 0.1519), hence the tolerances; its likelihood is never above ours.
+    with warnings.catch_warnings():  # powerlaw warns that its exponential fit is near its range's edge
+        warnings.simplefilter("ignore")
+        pf = _powerlaw_fit(load("blackouts", 1e-3), xmin, False)
+        pl_R, pl_p = pf.distribution_compare("power_law", "exponential", normalized_ratio=True)
+        pl_ll = np.sum(pf.exponential.loglikelihoods(pf.data))
+    assert row.normalized_R == pytest.approx(pl_R, rel=3e-3) and row.p == pytest.approx(pl_p, abs=2e-3)
+    assert table["blackouts"].attrs["fits"]["exponential"].loglik >= pl_ll
 
 
 @pytest.mark.parametrize("name", list(TABLE_6_2))
@@ -137,6 +155,15 @@ def test_table_6_2_verdicts(table):
 
 
 # --------------------------------------------------------------------- powerlaw's cutoff fit
+def _powerlaw_fit(data, xmin, discrete):
+    """powerlaw.Fit with xmin given (so both packages test the same tail)."""
+    import powerlaw
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return powerlaw.Fit(data, xmin=xmin, discrete=discrete, verbose=0)
+
+
 def _powerlaw_cutoff(tail, xmin, discrete):
     import powerlaw
 
@@ -203,24 +230,89 @@ def test_nesting_comes_from_the_pair_or_the_caller(table):
     assert r.nested and r.R == pytest.approx(table["fires"].loc["power_law_cutoff"].R, rel=1e-12)
     assert compare(x, "truncated_power_law", "power_law", xmin=xmin).R == pytest.approx(-r.R, rel=1e-12)
     forced = compare(x, "power_law", "power_law_cutoff", xmin=xmin, nested=False)
-    assert not forced.nested and forced.normalized_R == pytest.approx(-2.1236, abs=1e-3)
+    assert not forced.nested
+    # the same comparisons by powerlaw 2.0.0 (normalised ratio, Vuong p, same tail):
+    # its cutoff fit stops ~1e-3 short in lambda (see the test above), which moves the
+    # normalised ratio by ~2e-4 relative (-2.1233 against our -2.1236), always towards 0
+    # because our cutoff likelihood is the larger one.
+    # (powerlaw's distribution_compare forces nested=True whenever one name contains the
+    # other, an operator-precedence slip, so the forced test calls its loglikelihood_ratio.)
+    import powerlaw
+
+    pf = _powerlaw_fit(x, xmin, False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pl_R, pl_p = powerlaw.loglikelihood_ratio(pf.power_law.loglikelihoods(pf.data),
+                                                  pf.truncated_power_law.loglikelihoods(pf.data),
+                                                  nested=False, normalized_ratio=True)
+        ln_R, ln_p = pf.distribution_compare("lognormal", "power_law", normalized_ratio=True)
+    assert forced.normalized_R == pytest.approx(pl_R, rel=1e-3) and forced.normalized_R <= pl_R
+    assert forced.p == pytest.approx(pl_p, rel=5e-3)
     # exponential is nested in the stretched exponential (beta = 1); lognormal and power law are not
     assert compare(x, "exponential", "stretched_exponential", xmin=xmin).nested
     ln = compare(x, "lognormal", "power_law", xmin=xmin)
-    assert not ln.nested and ln.normalized_R == pytest.approx(1.7835, abs=1e-3)
-    assert ln.verdict == "lognormal favoured"
+    assert not ln.nested and ln.verdict == "lognormal favoured"
+    assert ln.normalized_R == pytest.approx(ln_R, rel=1e-4) and ln.p == pytest.approx(ln_p, rel=1e-3)
+    # Table 6.2 prints power law vs lognormal for fires: -1.78, p = 0.08 (swapped order: +1.78)
+    pub_R, pub_p = TABLE_6_2["fires"][2]["lognormal"]
+    assert ln.normalized_R == pytest.approx(-pub_R, rel=0.01) and ln.p == pytest.approx(pub_p, abs=0.01)
     d = ln.to_dict()
     assert d["model1"]["model"] == "lognormal" and json.dumps(d)
 
 
+def _continuous_loglik(name, z, xmin, p):
+    """Clauset et al. (2009) Table 2.1 continuous tail laws, written out with scipy/mpmath."""
+    import mpmath as mp
+
+    n, lz = z.size, np.log(z)
+    if name == "exponential":
+        return n * np.log(p["lam"]) - p["lam"] * np.sum(z - xmin)
+    if name == "lognormal":
+        mu, s = p["mu"], p["sigma"]
+        return (np.sum(stats.norm.logpdf((lz - mu) / s) - lz) - n * np.log(s)
+                - n * special.log_ndtr(-(np.log(xmin) - mu) / s))
+    if name == "stretched_exponential":
+        lam, b = p["lam"], p["beta"]
+        return n * np.log(b * lam) + (b - 1) * lz.sum() - lam * np.sum(z**b - xmin**b)
+    a, lam = p["alpha"], p["lam"]  # power_law_cutoff: int_xmin^inf x^-a e^-lam x = lam^(a-1) G(1-a, lam xmin)
+    mp.mp.dps = 30
+    log_norm = (a - 1) * np.log(lam) + float(mp.log(mp.gammainc(1 - a, lam * xmin)))
+    return -a * lz.sum() - lam * z.sum() - n * log_norm
+
+
 def test_fit_model_standard_errors(table):
+    """Flares, xmin = 323: each law's maximised log-likelihood equals the textbook formula
+    evaluated at the fitted parameters, and its standard errors are those of the observed
+    information (a central-difference Hessian of that formula)."""
     x = load("flares", 1.0)
     for name in ALTERNATIVES:
         f = fit_model(x, name, xmin=323.0)
         assert f.converged and not f.at_boundary
-        assert all(np.isfinite(v) and v > 0 for v in f.se.values())
         assert f.loglik == pytest.approx(table["flares"].attrs["fits"][name].loglik, rel=1e-12)
         assert name in repr(f)
+        keys, z = list(f.params), f.tail
+        def ll(q, name=name, z=z, keys=keys):
+            return _continuous_loglik(name, z, 323.0, dict(zip(keys, q)))
+
+        p0 = np.array([f.params[k] for k in keys])
+        assert ll(p0) == pytest.approx(f.loglik, rel=1e-11)
+        # steps of 1% of each parameter's conditional sd (lognormal and stretched exponential
+        # sit near the power-law limit: their two parameters correlate at -0.9996); the
+        # difference formula is then good to ~5e-4 in se (steps of 1% and 3% agree to 1e-3)
+        se0 = np.array([f.se[k] for k in keys])
+        h = 0.01 / np.sqrt(-_hessian(ll, p0, 1e-4 * se0).diagonal())
+        se = np.sqrt(np.diag(np.linalg.inv(-_hessian(ll, p0, h))))
+        np.testing.assert_allclose(se0, se, rtol=2e-3, err_msg=name)
+
+
+def _hessian(f, p, h):
+    k = len(p)
+    H = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            ei, ej = np.eye(k)[i] * h[i], np.eye(k)[j] * h[j]
+            H[i, j] = (f(p + ei + ej) - f(p + ei - ej) - f(p - ei + ej) + f(p - ei - ej)) / (4 * h[i] * h[j])
+    return H
 
 
 @pytest.mark.parametrize("call, err", [

@@ -125,8 +125,11 @@ def test_load_text_formats(tmp_path):
     p.write_text("# comment\n1, 2 3\n\n4\t5,6\n")
     assert load_values(p).tolist() == [1, 2, 3, 4, 5, 6]
     q = tmp_path / "d.npy"
-    np.save(q, np.array([[1.0, 2.0], [3.0, 4.0]]))
+    np.save(q, np.array([1.0, 2.0, 3.0, 4.0]))
     assert load_values(q).tolist() == [1, 2, 3, 4]
+    np.save(q, np.array([[1.0, 2.0], [3.0, 4.0]]))  # a matrix is not a sample: refused
+    with pytest.raises(DataError, match=r"shape \(2, 2\)"):
+        load_values(q)
 
 
 @pytest.mark.parametrize(

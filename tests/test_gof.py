@@ -105,11 +105,77 @@ def test_bounded_model():
     assert gof(x, reps=30, seed=0).p < 0.05
 
 
-def test_discrete(reference):
-    x = np.random.default_rng(2).zipf(2.5, 300).astype(float)
-    g = gof(x, discrete=True, reps=20, seed=0)
-    assert g.fit.discrete and 0.0 <= g.p <= 1.0 and g.p > 0.01
+def _numpy_discrete_bootstrap_D(alpha, xmin, n, reps, rng, kmax=10**6):
+    """An independent parametric bootstrap (numpy/scipy only) of the fixed-xmin discrete KS distance.
+
+    Each replicate: ``n`` draws from p(k) = k^-alpha / zeta(alpha, xmin), k >= xmin, by
+    inversion of the exact CDF tabulated to ``kmax`` (the mass beyond is < 1e-8 here);
+    alpha refitted by maximising the exact likelihood (scipy's Hurwitz zeta); D the
+    largest CDF gap over the integers xmin..max, as plfit.m computes it.
+    """
+    from scipy import optimize, special
+
+    k = np.arange(xmin, kmax + 1.0)
+    cdf = np.cumsum(k**-alpha) / special.zeta(alpha, xmin)
+    out = np.empty(reps)
+    for r in range(reps):
+        z = k[np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(k) - 1)]
+        s = np.sum(np.log(z))
+        a = optimize.minimize_scalar(lambda t, s=s: t * s + n * np.log(special.zeta(t, xmin)),
+                                     bounds=(1.0001, 20.0), method="bounded", options={"xatol": 1e-9}).x
+        kk = np.arange(xmin, z.max() + 1.0)
+        model = np.cumsum(kk**-a) / special.zeta(a, xmin)
+        emp = np.cumsum(np.bincount((z - xmin).astype(int), minlength=len(kk))) / n
+        out[r] = np.max(np.abs(model - emp))
+    return out
+
+
+def test_discrete_fixed_xmin_D_distribution_matches_a_numpy_bootstrap():
+    """Discrete, xmin given: htsr's synthetic KS distances have the distribution of an
+    independent numpy/scipy parametric bootstrap at the same (alpha, xmin, n_tail), and
+    the p-values agree within their Monte Carlo errors."""
+    x = np.random.default_rng(2).zipf(2.5, 1000).astype(float)
+    reps = 400
+    g = gof(x, discrete=True, xmin=2, reps=reps, seed=0)
+    assert g.procedure == "fixed-range" and g.fit.discrete and g.fit.xmin == 2.0
+    ref = _numpy_discrete_bootstrap_D(g.fit.alpha, 2.0, g.fit.n_tail, reps, np.random.default_rng(5))
     assert np.all(np.isfinite(g.D_sim))
+    assert stats.ks_2samp(g.D_sim, ref).pvalue > 1e-3
+    p_ref = np.mean(ref >= g.D)
+    pbar = (g.p + p_ref) / 2
+    assert abs(g.p - p_ref) <= 3 * np.sqrt(2 * pbar * (1 - pbar) / reps) + 1e-9
+
+
+def test_discrete_synthetic_sets_follow_section_4_1():
+    """Discrete semi-parametric sets: the body is resampled from observed values below
+    xmin and the tail has the exact discrete power-law mass k^-alpha / zeta(alpha, xmin)."""
+    from scipy import special
+
+    from htsr import _jax
+
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.integers(1, 5, 150), np.floor(pareto(rng, 2.3, 350, 4.0))])
+    fit = htsr.fit(x, discrete=True)
+    assert fit.xmin > 1 and fit.n_tail < fit.n
+    body = fit.data[fit.data < fit.xmin]
+    n = fit.n
+    pad = np.concatenate([body, np.full(n - len(body), fit.xmin)])
+    with _jax.x64():
+        rows, over = R.semiparametric_rows(
+            R.replicate_keys(0, 0, 300), pad, len(body), fit.n_tail / n,
+            (np.float64(fit.alpha), np.float64(fit.xmin), np.float64(np.inf)),
+            n=n, cap=R.tail_cap(n, fit.n_tail / n), discrete=True, bounded=False)
+    rows = np.asarray(rows)
+    assert not np.asarray(over).any()
+    below = rows < fit.xmin
+    assert np.all(np.isin(rows[below], body))
+    tail = rows[~below]
+    assert np.all(tail == np.round(tail))
+    ks = np.arange(fit.xmin, fit.xmin + 8)
+    pmf = ks**-fit.alpha / special.zeta(fit.alpha, fit.xmin)
+    obs = np.array([np.sum(tail == k) for k in ks] + [np.sum(tail > ks[-1])])
+    expected = np.append(pmf, 1 - pmf.sum()) * tail.size
+    assert stats.chisquare(obs, expected).pvalue > 1e-3
 
 
 def test_blackouts_published_p(reference):

@@ -6,6 +6,8 @@ width :func:`htsr.compare` uses), so each law compiles once per session.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import mpmath as mp
 import numpy as np
@@ -235,12 +237,34 @@ def test_sampler_follows_the_law(recovery, name, discrete):
         assert stats.kstest(u, "uniform").pvalue > 1e-3
 
 
-def test_batch_of_tails_is_one_kernel_and_matches_single_fits(recovery):
-    xs = recovery["lognormal", False][0][:5]
-    batch = lognormal.mle(xs, np.full(5, 1000), np.full(5, XMIN))
+def test_batch_of_tails_is_one_kernel_and_matches_single_fits(recovery, monkeypatch):
+    """Five tails are fitted by one call of one compiled kernel (counted: the jitted batch
+    fitter is called once, on the (5, 1024) block, and its cache holds one entry); a second
+    batch of the same padded shape with other data and other counts compiles nothing;
+    and the batch equals the single fits."""
+    made, calls, build = [], [], _tail._batch_fitter.__wrapped__
+
+    def fresh_fitter(law, discrete):  # an uncompiled fitter, so the count starts at zero
+        made.append(build(law, discrete))
+
+        def counted(x, *args):
+            calls.append(np.shape(x))
+            return made[-1](x, *args)
+
+        return counted
+
+    monkeypatch.setattr(_tail, "_batch_fitter", functools.cache(fresh_fitter))
+    xs = recovery["lognormal", False][0]
+    batch = lognormal.mle(xs[:5], np.full(5, 1000), np.full(5, XMIN))
+    assert calls == [(5, 1024)] and len(made) == 1 and made[0]._cache_size() == 1
+    other = lognormal.mle(xs[5:10], np.array([1000, 990, 950, 1000, 900]), np.full(5, XMIN))
+    assert calls == [(5, 1024)] * 2 and len(made) == 1 and made[0]._cache_size() == 1
     single = np.array([f.params for f in recovery["lognormal", False][1][:5]])
     np.testing.assert_allclose(batch.params, single, rtol=1e-7)
     assert batch.params.shape == (5, 2) and batch.pointwise.shape[0] == 5
+    # the shorter counts really were used: row 4 is the fit of its first 900 points only
+    last = fit_one(lognormal, xs[9, :900], XMIN, False)
+    np.testing.assert_allclose(other.params[4], last.params, rtol=1e-7)
 
 
 def test_alternatives_reach_at_least_the_power_law_on_power_law_data():

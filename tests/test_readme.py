@@ -17,7 +17,7 @@ def test_readme_opens_with_two_commands():
     assert text[2] == "```bash"
     commands = readme_commands()
     assert len(commands) == 2
-    assert "htsr demo" in commands[0]
+    assert "htsr report --example minilm" in commands[0]
     assert "pytest" in commands[1]
 
 

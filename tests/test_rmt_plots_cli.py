@@ -6,13 +6,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from htsr import rmt  # noqa: E402
-from htsr.cli.main import main  # noqa: E402
-from htsr.plot import rmt as prmt  # noqa: E402
+from htsr import rmt
+from htsr.cli.main import main
+from htsr.plot import rmt as prmt
 
 
 def test_figures_return_axes_with_content():

@@ -8,6 +8,8 @@ p-value and a plain-language verdict at the 0.1 level.
 
 from __future__ import annotations
 
+import sys
+
 from ._common import read_data, save_figure, to_json
 
 
@@ -53,10 +55,14 @@ def run(args) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
         from ..plot.models import plot_models
 
         ax = plot_models(df)
         save_figure(ax.figure, args.plot)
+        plt.close(ax.figure)
+        print(f"wrote figure to {args.plot}", file=sys.stderr)  # stderr: --json keeps stdout pure JSON
     return 0
 
 

@@ -45,7 +45,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"(random matrix theory: alpha -> 1 + mu/2 = {1 + args.mu / 2:.3g} for mu < 2, as M grows)\n")
         print(format_result(result))
     if args.plot:
-        write_plot(result, args.plot)
-        if not args.json:
-            print(f"\nfigure: {args.plot}")
+        write_plot(result, args.plot)  # says where it wrote the figure, on stderr
     return 0

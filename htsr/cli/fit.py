@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+
+from .._progress import Bar
 
 from ._common import read_data, save_figure, table, to_json
 
@@ -24,7 +25,8 @@ def add_parser(sub) -> None:
                    help="only consider xmin in [LOW, HIGH]")
     p.add_argument("--min-tail", type=int, default=None, help="only consider xmin leaving at least N tail points")
     p.add_argument("--unbiased", action="store_true",
-                   help="report the finite-size unbiased alpha 1+(n-1)/sum(ln(x/xmin)) (continuous)")
+                   help="report the finite-size unbiased alpha (continuous; e.g. 1+(n-1)/sum(ln(x/xmin)) "
+                        "for the unbounded law)")
     p.add_argument("--method", choices=("clauset", "bounded"), default="clauset",
                    help="clauset: power law on x >= xmin; bounded: power law truncated to [xmin, xmax]")
     p.add_argument("--xmax", type=_xmax_arg, default=None, metavar="XMAX|search",
@@ -38,7 +40,10 @@ def add_parser(sub) -> None:
     p.add_argument("--bootstrap", type=_positive_int, default=None, metavar="REPS",
                    help="bootstrap confidence intervals for alpha, xmin, n_tail from REPS resamples")
     p.add_argument("--level", type=float, default=0.95, help="confidence level of --bootstrap intervals")
-    p.add_argument("--seed", type=int, default=0, help="seed of --gof and --bootstrap (default 0)")
+    p.add_argument("--bayes", action="store_true",
+                   help="add the NUTS posterior of alpha (mean, sd, 94%% HDI; and of xmin when --xmin is not "
+                        "given: the unknown-xmin model of docs/bayes.md), 4 chains x 1000 draws")
+    p.add_argument("--seed", type=int, default=0, help="seed of --gof, --bootstrap and --bayes (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="OUT.png", default=None,
@@ -65,38 +70,10 @@ def _xmax_arg(text: str):
         raise argparse.ArgumentTypeError(f"expected a number or 'search', got {text!r}") from None
 
 
-class Progress:
-    """A one-line progress bar on stderr; silent when stderr is not a terminal."""
-
-    def __init__(self, label: str, enabled: bool):
-        self.label = label
-        self.enabled = enabled
-        self.start = time.monotonic()
-        self.drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(width * done / max(total, 1))
-        elapsed = time.monotonic() - self.start
-        eta = f", {elapsed / done * (total - done):.0f}s left" if 0 < done < total else ""
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
-                         f" ({elapsed:.0f}s{eta})")
-        sys.stderr.flush()
-        self.drawn = True
-
-    def close(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-            self.drawn = False
-
-
 def _with_progress(label, quiet, fn, **kwargs):
-    bar = Progress(label, enabled=not quiet and sys.stderr.isatty())
+    bar = Bar(label, enabled=not quiet and sys.stderr.isatty())
     try:
-        return fn(progress=bar, **kwargs)
+        return fn(progress=bar if bar.enabled else None, **kwargs)
     finally:  # also on Ctrl-C: end the bar's line before main prints "interrupted"
         bar.close()
 
@@ -105,13 +82,9 @@ def run(args: argparse.Namespace) -> int:
     from ..fitting import fit
 
     data = read_data(args.file)
-    if args.method == "bounded" and args.unbiased:
-        from ..errors import FitError
-
-        raise FitError("--unbiased is for the unbounded power law, not --method bounded")
-    result = fit(
-        data, xmin=args.xmin, discrete=args.discrete, xmin_range=args.xmin_range,
-        min_tail=args.min_tail, estimator="unbiased" if args.unbiased else "mle",
+    result = _with_progress(
+        "xmin scan", args.quiet, fit, data=data, xmin=args.xmin, discrete=args.discrete,
+        xmin_range=args.xmin_range, min_tail=args.min_tail, estimator="unbiased" if args.unbiased else "mle",
         method=args.method, xmax=args.xmax, alpha_grid=args.alpha_grid,
     )
     out = result.to_dict()
@@ -129,16 +102,22 @@ def run(args: argparse.Namespace) -> int:
                               seed=args.seed, level=args.level)
         out["bootstrap"] = boot.to_dict()
         out["seed"] = args.seed
+    bayes = None
+    if args.bayes:
+        from ..bayes import fit as bayes_fit
+
+        bayes = bayes_fit(data, xmin=args.xmin, discrete=args.discrete, seed=args.seed).to_dict()
+        out["bayes"] = bayes
     if args.plot:
         write_plot(result, args.plot)
     if args.json:
         print(to_json(out))
     else:
-        print(format_result(result, gof_result, boot))
+        print(format_result(result, gof_result, boot, bayes))
     return 0
 
 
-def format_result(result, gof_result=None, boot=None) -> str:
+def format_result(result, gof_result=None, boot=None, bayes=None) -> str:
     kind = "discrete" if result.discrete else "continuous"
     rows = [
         ("model", f"power law ({kind}), method={result.method}, estimator={result.estimator}"),
@@ -160,6 +139,15 @@ def format_result(result, gof_result=None, boot=None) -> str:
             rows.append((f"{k} {pct} CI", f"BCa [{iv['bca'][0]:.6g}, {iv['bca'][1]:.6g}], "
                          f"percentile [{iv['percentile'][0]:.6g}, {iv['percentile'][1]:.6g}] "
                          f"({boot.reps} reps)"))
+    if bayes is not None:
+        lo, hi = bayes["alpha_hdi94"]
+        rows.append(("alpha posterior", f"{bayes['alpha_mean']:.6g} ± {bayes['alpha_sd']:.2g}, 94% HDI "
+                     f"[{lo:.6g}, {hi:.6g}] (r_hat {bayes['max_r_hat']:.3f}, {bayes['n_divergent']} divergent)"))
+        if bayes.get("xmin_mean") is not None:
+            lo, hi = bayes["xmin_hdi94"]
+            rows.append(("xmin posterior", f"{bayes['xmin_mean']:.6g} ± {bayes['xmin_sd']:.2g}, 94% HDI "
+                         f"[{lo:.6g}, {hi:.6g}]"))
+        rows.append(("posterior predictive p (KS)", f"{bayes['ppc_p']:.3g}"))
     return table(rows)
 
 
@@ -180,3 +168,4 @@ def write_plot(result, path: str) -> None:
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)
+    print(f"wrote figure to {path}", file=sys.stderr)  # stderr: --json keeps stdout pure JSON

@@ -16,7 +16,7 @@ import warnings
 from ..errors import HtsrError
 
 # Subcommand modules, in the order `htsr --help` lists them.
-COMMANDS = ("fit", "compare", "rmt", "demo")
+COMMANDS = ("fit", "compare", "rmt", "demo", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +43,24 @@ def _format_warning(message, category, filename, lineno, line=None):
     return f"htsr: warning: {message}\n"
 
 
+def in_cli_terms(message: str, args: argparse.Namespace) -> str:
+    """Say the library's option names as the command line spells them.
+
+    ``min_tail=500`` becomes ``--min-tail=500`` and ``xmin must ...`` becomes
+    ``--xmin must ...``, for every option the subcommand has (its argparse dests).
+    """
+    import re
+
+    options = {k for k in vars(args) if k not in ("func", "command", "file")}
+
+    def flag(m):
+        name = m.group(1)
+        return f"--{name.replace('_', '-')}" if name in options else name
+
+    message = re.sub(r"\b([a-z][a-z_]*)(?==)", flag, message)
+    return re.sub(r"^([a-z][a-z_]*)(?= must )", flag, message)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -50,13 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     warnings.formatwarning = _format_warning
-    from .._jax import enable_compilation_cache
-
-    enable_compilation_cache()
     try:
         return int(args.func(args) or 0)
     except HtsrError as exc:
-        print(f"htsr: error: {exc}", file=sys.stderr)
+        print(f"htsr: error: {in_cli_terms(str(exc), args)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("htsr: interrupted", file=sys.stderr)

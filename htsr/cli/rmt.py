@@ -15,12 +15,22 @@ from ..errors import HtsrError
 
 FIGURES = ("gaussian_esd.png", "heavy_tailed_esd.png", "alpha_vs_mu.png")
 
+# plain text for --help (the module docstring above is reST, for the API docs)
+DESCRIPTION = """\
+Draw the random-matrix gallery into OUTDIR and print the path of each PNG:
+
+  gaussian_esd.png      ESDs of Gaussian matrices for Q = 1, 2, 4, with the
+                        Marchenko-Pastur density
+  heavy_tailed_esd.png  log-log ESDs of Pareto matrices for mu = 1, 2.5, 5
+  alpha_vs_mu.png       the fitted power-law exponent alpha versus mu, with the
+                        line 1 + mu/2"""
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "rmt",
         help="draw the random-matrix gallery (MP, heavy-tailed ESDs, alpha vs mu) to PNGs",
-        description=__doc__.split("\n\n", 1)[1],
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("outdir", metavar="OUTDIR", help="directory for the PNG files (created if missing)")

@@ -6,18 +6,21 @@ of :mod:`htsr.fitting.batch` (:func:`~htsr.fitting.batch.fit_padded`).
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
 
 from .. import _jax
-from ..data import as_sample
-from ..errors import DataError, FitError
+from .._progress import resolve as _resolve_progress
+from ..data import (as_sample, check_bool, check_choice, check_int, check_interval, check_number, check_tail,
+                    check_xmin)
+from ..errors import DataError, FitError, SmallSampleWarning
 from .batch import BatchFit, _final_alpha, fit_padded, tail_d
 from .bounded_scan import fit_range_padded
-from .result import PowerLawFit
+from .result import FitSpec, PowerLawFit
 
-__all__ = ["fit", "fit_many"]
+__all__ = ["fit", "fit_many", "fit_spec", "FitSpec"]
 
 _METHODS = ("clauset", "bounded")
 _ESTIMATORS = ("mle", "unbiased")
@@ -25,10 +28,8 @@ _ESTIMATORS = ("mle", "unbiased")
 
 # ------------------------------------------------------------------ options
 def _check_options(method, estimator, discrete, xmax, min_tail, xmin_range):
-    if method not in _METHODS:
-        raise FitError(f"method must be one of {_METHODS}, got {method!r}")
-    if estimator not in _ESTIMATORS:
-        raise FitError(f"estimator must be one of {_ESTIMATORS}, got {estimator!r}")
+    check_choice(method, "method", _METHODS, error=FitError)
+    check_choice(estimator, "estimator", _ESTIMATORS, error=FitError)
     if estimator == "unbiased" and discrete:
         raise FitError("estimator='unbiased' is defined for the continuous power law only")
     if method == "clauset" and xmax is not None:
@@ -37,19 +38,50 @@ def _check_options(method, estimator, discrete, xmax, min_tail, xmin_range):
             "an xmax-aware fit is method='bounded'"
         )
     if method == "bounded":
-        if estimator == "unbiased" and discrete:
-            raise FitError("estimator='unbiased' is defined for the continuous laws only")
         if isinstance(xmax, str):
             if xmax != "search":
                 raise FitError(f"xmax must be a number, None or 'search', got {xmax!r}")
-        elif xmax is not None and not (np.ndim(xmax) == 0 and np.isfinite(xmax) and xmax > 0):
-            raise FitError(f"xmax must be a positive finite number, None or 'search', got {xmax!r}")
-    if min_tail is not None and (int(min_tail) != min_tail or min_tail < 2):
-        raise FitError(f"min_tail must be an integer >= 2, got {min_tail!r}")
+        elif xmax is not None:
+            check_number(xmax, "xmax", positive=True, error=FitError)
+    if min_tail is not None:
+        check_int(min_tail, "min_tail", minimum=2, error=FitError)
     if xmin_range is not None:
-        lo, hi = xmin_range
-        if not lo <= hi:
-            raise FitError(f"xmin_range must be (low, high) with low <= high, got {xmin_range!r}")
+        check_interval(xmin_range, "xmin_range", error=FitError)
+
+
+def _check_candidates(xmin_candidates):
+    if xmin_candidates is None:
+        return None
+    try:
+        v = np.asarray(xmin_candidates, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise FitError(f"xmin_candidates must be a sequence of numbers, got {xmin_candidates!r}") from None
+    if v.size == 0 or not np.all(np.isfinite(v)):
+        raise FitError("xmin_candidates must be a non-empty sequence of finite numbers")
+    return v
+
+
+# Below these sizes a fit still runs, with a SmallSampleWarning (docs/fitting.md,
+# "How small is too small"): the MLE's relative bias (alpha-1)/(n_tail-1) passes
+# 10% and its standard error 30% of (alpha-1) below ten tail points.
+MIN_TAIL = 10
+
+
+def _warn_small(n_tail, label: str = "the fitted tail", stacklevel: int = 3) -> None:
+    n_tail = np.atleast_1d(np.asarray(n_tail))
+    small = n_tail < MIN_TAIL
+    if not small.any():
+        return
+    if n_tail.size == 1:
+        what = f"{label} has {int(n_tail[0])} point(s)"
+    else:
+        what = f"{int(small.sum())} of {n_tail.size} samples have fewer than {MIN_TAIL} tail points"
+    warnings.warn(
+        f"{what}: below {MIN_TAIL} tail points alpha and its standard error mean little "
+        "(an interval from htsr.bootstrap says how little)",
+        SmallSampleWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def _check_alpha_grid(alpha_grid):
@@ -93,6 +125,67 @@ def _resolve_discrete(discrete, x) -> bool:
     return discrete
 
 
+# ------------------------------------------------------------------ the spec
+_DEFAULTS = dict(xmin=None, xmax=None, discrete=False, method="clauset", xmin_range=None, xmin_candidates=None,
+                 min_tail=None, estimator="mle", exhaustive=False, alpha_grid=None)
+
+
+def _from_spec(spec, given: dict) -> dict:
+    """Options of :func:`fit` taken from ``spec`` (the others must be at their defaults)."""
+    if not isinstance(spec, FitSpec):
+        raise FitError(f"spec must be a FitSpec (the .spec of a PowerLawFit), got {spec!r:.80}")
+    clash = [k for k, v in given.items() if not _is_default(v, _DEFAULTS[k])]
+    if clash:
+        raise FitError(f"pass either spec or fit options, not both (got spec and {', '.join(clash)})")
+    xmax = spec.xmax if spec.xmax_rule == "fixed" else ("search" if spec.xmax_rule == "search" else None)
+    return dict(xmin=spec.xmin, xmax=xmax, discrete=spec.discrete, method=spec.method,
+                xmin_range=spec.xmin_range, xmin_candidates=spec.xmin_candidates, min_tail=spec.min_tail,
+                estimator=spec.estimator, exhaustive=spec.exhaustive, alpha_grid=spec.alpha_grid)
+
+
+def _is_default(value, default) -> bool:
+    return value is default or (isinstance(value, (bool, str)) and value == default)
+
+
+def _make_spec(o: dict, discrete: bool) -> FitSpec:
+    """A validated option set as a FitSpec (``discrete`` resolved)."""
+    xmax = o["xmax"]
+    rule = None
+    if o["method"] == "bounded":
+        rule = "search" if isinstance(xmax, str) else ("max" if xmax is None else "fixed")
+    cands = o["xmin_candidates"]
+    return FitSpec(
+        method=o["method"], discrete=bool(discrete), estimator=o["estimator"], xmin=o["xmin"],
+        xmax=float(xmax) if rule == "fixed" else None, xmax_rule=rule,
+        xmin_range=None if o["xmin_range"] is None else tuple(float(v) for v in o["xmin_range"]),
+        xmin_candidates=None if cands is None else tuple(float(v) for v in cands),
+        min_tail=None if o["min_tail"] is None else int(o["min_tail"]),
+        alpha_grid=o["alpha_grid"], exhaustive=bool(o["exhaustive"]),
+    )
+
+
+def _validate(o: dict, *, allow_auto: bool = True) -> dict:
+    """Check every option of :func:`fit`; returns them normalised."""
+    o = dict(o)
+    o["discrete"] = _check_discrete(o["discrete"], allow_auto=allow_auto)
+    _check_options(o["method"], o["estimator"], o["discrete"] is True, o["xmax"], o["min_tail"], o["xmin_range"])
+    o["alpha_grid"] = _check_alpha_grid(o["alpha_grid"])
+    o["xmin"] = check_number(o["xmin"], "xmin", positive=True, allow_none=True, error=FitError)
+    o["xmin_candidates"] = _check_candidates(o["xmin_candidates"])
+    check_bool(o["exhaustive"], "exhaustive", error=FitError)
+    return o
+
+
+def _spec_for(o: dict, x) -> FitSpec:
+    is_discrete = _resolve_discrete(o["discrete"], x)
+    if o["estimator"] == "unbiased" and is_discrete:
+        raise FitError("estimator='unbiased' is defined for the continuous power law only")
+    if o["alpha_grid"] is not None and (o["method"] != "clauset" or not is_discrete):
+        raise FitError("alpha_grid applies to the discrete power law with method='clauset' only "
+                       f"(got method={o['method']!r}, discrete={is_discrete})")
+    return _make_spec(o, is_discrete)
+
+
 # ------------------------------------------------------------------ public
 def fit(
     data,
@@ -107,6 +200,8 @@ def fit(
     estimator: str = "mle",
     exhaustive: bool = False,
     alpha_grid=None,
+    spec: FitSpec | None = None,
+    progress=None,
 ) -> PowerLawFit:
     """Fit a power law to the tail of ``data`` (Clauset, Shalizi & Newman 2009).
 
@@ -152,10 +247,22 @@ def fit(
         ``plpva.m``, which made the integer-data fits and p-values of Clauset et
         al. (2009).  The default (None) is the exact MLE; see docs/uncertainty.md
         for how much the grid moves D and the p-value on real data.
+    spec : FitSpec, optional
+        Replay a fit: the :attr:`PowerLawFit.spec` of an earlier fit (or a
+        :class:`FitSpec` made by hand) instead of the options above, which must
+        then be left at their defaults.
+    progress : bool or callable, optional
+        ``True`` draws a progress bar of the xmin scan on stderr (only when it is
+        a terminal); a callable is called as ``progress(done, total)``.
 
     Returns
     -------
     PowerLawFit
+
+    Warns
+    -----
+    SmallSampleWarning
+        When the fitted tail has fewer than 10 points (docs/fitting.md).
 
     Notes
     -----
@@ -169,116 +276,103 @@ def fit(
     A. Clauset, C. R. Shalizi, M. E. J. Newman, "Power-law distributions in
     empirical data", SIAM Review 51, 661-703 (2009).
     """
-    discrete = _check_discrete(discrete)
-    _check_options(method, estimator, discrete is True, xmax, min_tail, xmin_range)
-    alpha_grid = _check_alpha_grid(alpha_grid)
-    x = as_sample(data, discrete=discrete is True)
-    is_discrete = _resolve_discrete(discrete, x)
-    if estimator == "unbiased" and is_discrete:
-        raise FitError("estimator='unbiased' is defined for the continuous power law only")
-    if alpha_grid is not None and (method != "clauset" or not is_discrete):
-        raise FitError("alpha_grid applies to the discrete power law with method='clauset' only "
-                       f"(got method={method!r}, discrete={is_discrete})")
-    if method == "bounded":
-        return _fit_bounded(x, xmin, xmax, is_discrete, dict(
-            xmin_range=xmin_range, xmin_values=xmin_candidates, min_tail=min_tail), exhaustive, estimator)
-    if xmin is not None:
-        return _fit_fixed(x, float(xmin), is_discrete, method, estimator, alpha_grid)
-    batch = fit_padded(
-        x[None, :], np.array([len(x)]), discrete=is_discrete, xmin_range=xmin_range,
-        xmin_values=xmin_candidates, min_tail=min_tail, estimator=estimator, exhaustive=exhaustive,
-        alpha_grid=alpha_grid,
-    )
-    opts = dict(xmin_range=xmin_range, xmin_values=xmin_candidates, min_tail=min_tail)
-    if alpha_grid is not None:
-        opts["alpha_grid"] = alpha_grid
-    return _to_result(batch, 0, x, is_discrete, method, estimator, opts)
+    o = dict(xmin=xmin, xmax=xmax, discrete=discrete, method=method, xmin_range=xmin_range,
+             xmin_candidates=xmin_candidates, min_tail=min_tail, estimator=estimator, exhaustive=exhaustive,
+             alpha_grid=alpha_grid)
+    if spec is not None:
+        o = _from_spec(spec, o)
+    o = _validate(o)
+    progress = _resolve_progress(progress, "xmin scan")
+    x = as_sample(data, discrete=o["discrete"] is True)
+    result = fit_spec(x, _spec_for(o, x), progress=progress)
+    _warn_small(result.n_tail)
+    return result
 
 
-def _to_result(batch: BatchFit, b, x, discrete, method, estimator, options, xmax=None) -> PowerLawFit:
+def fit_spec(x, spec: FitSpec, *, progress=None) -> PowerLawFit:
+    """Fit a validated sorted sample ``x`` as ``spec`` says: the one path of every fit."""
+    if spec.method == "bounded":
+        return _fit_bounded(x, spec)
+    if spec.xmin is not None:
+        return _fit_fixed(x, spec)
+    batch = fit_padded(x[None, :], np.array([len(x)]), discrete=spec.discrete, estimator=spec.estimator,
+                       exhaustive=spec.exhaustive, **spec.scan_kwargs(),
+                       **({} if progress is None else {"progress": progress}))
+    return _to_result(batch, 0, x, spec)
+
+
+def _to_result(batch: BatchFit, b, x, spec: FitSpec, xmax=None) -> PowerLawFit:
     if batch.n_candidates[b] == 0:
+        given = [f"{k}={v!r}" for k, v in (("xmin_range", spec.xmin_range), ("xmin_candidates", spec.xmin_candidates
+                 and list(spec.xmin_candidates)), ("min_tail", spec.min_tail)) if v is not None]
+        why = (f"the restriction(s) {', '.join(given)} leave" if given else "it has")
         raise FitError(
             f"no eligible xmin: the sample has {len(x)} points and {len(np.unique(x))} unique "
-            "values, and the restrictions (xmin_range, xmin_candidates, min_tail) leave no candidate "
-            "with at least two distinct values in its tail"
+            f"values, and {why} no candidate with at least two distinct values in its tail"
             + ("" if xmax is None else f" below xmax={xmax:g}")
         )
     return PowerLawFit(
         alpha=float(batch.alpha[b]), xmin=float(batch.xmin[b]),
         xmax=float(x[-1]) if xmax is None else float(xmax),
         n=int(batch.n[b]), n_tail=int(batch.n_tail[b]), D=float(batch.D[b]),
-        sigma=float(batch.sigma[b]), discrete=discrete, method=method, estimator=estimator,
+        sigma=float(batch.sigma[b]), discrete=spec.discrete, method=spec.method, estimator=spec.estimator,
         n_candidates=int(batch.n_candidates[b]), n_evaluated=int(batch.n_evaluated[b]),
-        data=x, scan_options=options,
+        data=x, spec=spec,
     )
 
 
-def _fit_bounded(x, xmin, xmax, discrete, options, exhaustive, estimator="mle") -> PowerLawFit:
-    """``fit(method="bounded")``: fixed or scanned xmin, fixed or searched xmax."""
-    if isinstance(xmax, str):  # "search"
-        from .range_search import search_range
-
-        return search_range(x, discrete=discrete, xmin=xmin, estimator=estimator)
-    rule = "max" if xmax is None else "fixed"
-    xmax = float(x[-1]) if xmax is None else float(xmax)
-    if discrete and xmax != np.round(xmax):
+def _bounded_xmax(x, spec: FitSpec) -> float:
+    xmax = float(x[-1]) if spec.xmax_rule == "max" else float(spec.xmax)
+    if spec.discrete and xmax != np.round(xmax):
         raise FitError(f"a discrete bounded power law needs an integer xmax, got {xmax!r}")
     if xmax <= x[0]:
         raise FitError(f"xmax={xmax:g} is not above the smallest observation {x[0]:g}")
-    options = dict(options, xmax=xmax, xmax_rule=rule)
-    if xmin is not None:
-        xmin = float(xmin)
-        _check_xmin(xmin, discrete)
+    return xmax
+
+
+def _fit_bounded(x, spec: FitSpec) -> PowerLawFit:
+    """``fit(method="bounded")``: fixed or scanned xmin, fixed or searched xmax."""
+    if spec.xmax_rule == "search":
+        from .range_search import search_range
+
+        return search_range(x, discrete=spec.discrete, xmin=spec.xmin, estimator=spec.estimator)
+    xmax = _bounded_xmax(x, spec)
+    if spec.xmin is not None:
+        xmin = check_xmin(spec.xmin, spec.discrete, error=FitError)
         if xmin >= xmax:
             raise FitError(f"xmin={xmin:g} must be below xmax={xmax:g}")
         tail = x[(x >= xmin) & (x <= xmax)]
-        _check_tail(tail, f"xmin={xmin:g}, xmax={xmax:g}")
+        check_tail(tail, f"xmin={xmin:g}, xmax={xmax:g}", error=FitError)
         X, n = _jax.pad_rows([tail])
-        res = fit_range_padded(X, n, np.array([xmin]), np.array([xmax]), discrete=discrete,
-                               conditional=rule == "max" and not discrete, estimator=estimator)
+        res = fit_range_padded(X, n, np.array([xmin]), np.array([xmax]), discrete=spec.discrete,
+                               conditional=spec.xmax_rule == "max" and not spec.discrete, estimator=spec.estimator)
         return PowerLawFit(
             alpha=float(res.alpha[0]), xmin=xmin, xmax=xmax, n=len(x), n_tail=len(tail),
-            D=float(res.D[0]), sigma=float(res.sigma[0]), discrete=discrete, method="bounded",
-            estimator=estimator, n_candidates=1, n_evaluated=1, data=x,
-            scan_options=dict(xmin=xmin, xmax=xmax, xmax_rule=rule),
+            D=float(res.D[0]), sigma=float(res.sigma[0]), discrete=spec.discrete, method="bounded",
+            estimator=spec.estimator, n_candidates=1, n_evaluated=1, data=x, spec=spec,
         )
     inside = x[x <= xmax]
     if inside.size < 2 or inside[0] == inside[-1]:
         raise FitError(f"xmax={xmax:g} leaves {inside.size} point(s) with fewer than two distinct values")
-    batch = fit_padded(x[None, :], np.array([len(x)]), discrete=discrete, exhaustive=exhaustive,
-                       method="bounded", xmax=None if rule == "max" else np.array([xmax]), estimator=estimator,
-                       **{k: v for k, v in options.items() if k not in ("xmax", "xmax_rule")})
-    return _to_result(batch, 0, x, discrete, "bounded", estimator, options, xmax=xmax)
+    scan = {k: v for k, v in spec.scan_kwargs().items() if k != "alpha_grid"}
+    batch = fit_padded(x[None, :], np.array([len(x)]), discrete=spec.discrete, exhaustive=spec.exhaustive,
+                       method="bounded", xmax=None if spec.xmax_rule == "max" else np.array([xmax]),
+                       estimator=spec.estimator, **scan)
+    return _to_result(batch, 0, x, spec, xmax=xmax)
 
 
-def _check_xmin(xmin, discrete):
-    if not np.isfinite(xmin) or xmin <= 0:
-        raise FitError(f"xmin must be a positive finite number, got {xmin!r}")
-    if discrete and (xmin != np.round(xmin) or xmin < 1):
-        raise FitError(f"a discrete power law needs an integer xmin >= 1, got {xmin!r}")
-
-
-def _check_tail(tail, what):
-    if tail.size < 2 or tail[0] == tail[-1]:
-        raise FitError(
-            f"{what} leaves {tail.size} point(s) with {len(np.unique(tail))} distinct value(s) "
-            "in the tail; at least two distinct values are needed to fit alpha"
-        )
-
-
-def _fit_fixed(x, xmin, discrete, method, estimator, alpha_grid=None) -> PowerLawFit:
-    _check_xmin(xmin, discrete)
+def _fit_fixed(x, spec: FitSpec) -> PowerLawFit:
+    xmin = check_xmin(spec.xmin, spec.discrete, error=FitError)
     tail = x[x >= xmin]
-    _check_tail(tail, f"xmin={xmin:g}")
+    check_tail(tail, f"xmin={xmin:g}", error=FitError)
     with _jax.x64():
-        alpha, sigma = _final_alpha([tail], np.array([xmin]), discrete, estimator, alpha_grid)
-        mle = alpha if estimator == "mle" else _final_alpha([tail], np.array([xmin]), discrete, "mle")[0]
-        D = tail_d(tail, float(mle[0]), xmin, discrete)
+        alpha, sigma = _final_alpha([tail], np.array([xmin]), spec.discrete, spec.estimator, spec.alpha_grid)
+        mle = alpha if spec.estimator == "mle" else _final_alpha([tail], np.array([xmin]), spec.discrete, "mle")[0]
+        D = tail_d(tail, float(mle[0]), xmin, spec.discrete)
     return PowerLawFit(
         alpha=float(alpha[0]), xmin=xmin, xmax=float(x[-1]), n=len(x), n_tail=len(tail), D=D,
-        sigma=float(sigma[0]), discrete=discrete, method=method, estimator=estimator,
-        n_candidates=1, n_evaluated=1, data=x,
-        scan_options=dict(xmin=xmin) if alpha_grid is None else dict(xmin=xmin, alpha_grid=alpha_grid),
+        sigma=float(sigma[0]), discrete=spec.discrete, method=spec.method, estimator=spec.estimator,
+        n_candidates=1, n_evaluated=1, data=x, spec=spec,
     )
 
 
@@ -293,6 +387,7 @@ def fit_many(
     estimator: str = "mle",
     method: str = "clauset",
     xmax: float | None = None,
+    spec: FitSpec | None = None,
 ) -> list[PowerLawFit]:
     """Fit many samples at once, with one compiled kernel per padded size.
 
@@ -302,7 +397,8 @@ def fit_many(
         A list of samples, or a (B, P) array whose rows are samples; with a 2-D
         array, ``counts`` (B,) says how many leading entries of each row are real
         (default: all).
-    Other parameters as in :func:`fit` (``xmax`` is a number or None, the same for every sample).
+    Other parameters as in :func:`fit` (``xmax`` is a number or None, the same for every sample;
+    ``spec`` replays a fit's :class:`FitSpec` on every sample, its xmin and xmax included).
 
     Returns
     -------
@@ -310,8 +406,24 @@ def fit_many(
     """
     if isinstance(xmax, str):
         raise FitError("fit_many takes a numeric xmax (or None); xmax='search' is for fit()")
-    discrete = _check_discrete(discrete, allow_auto=False)
-    _check_options(method, estimator, discrete, xmax, min_tail, xmin_range)
+    o = dict(_DEFAULTS, discrete=discrete, xmin_range=xmin_range, xmin_candidates=xmin_candidates,
+             min_tail=min_tail, estimator=estimator, method=method, xmax=xmax)
+    if spec is not None:
+        o = _from_spec(spec, {k: v for k, v in o.items()})
+        if o["xmax"] == "search":
+            raise FitError("fit_many cannot replay a range search (xmax='search'); use fit()")
+    o = _validate(o, allow_auto=False)
+    xs = _rows(samples, counts, o["discrete"])
+    spec = _spec_for(o, xs[0])
+    if spec.xmin is not None:
+        results = [fit_spec(x, spec) for x in xs]  # fixed xmin: direct sums per sample
+    else:
+        results = _fit_scanned(xs, spec)
+    _warn_small([r.n_tail for r in results])
+    return results
+
+
+def _rows(samples, counts, discrete) -> list:
     if isinstance(samples, np.ndarray) and samples.ndim == 2:
         counts = np.full(samples.shape[0], samples.shape[1]) if counts is None else np.asarray(counts)
         if counts.shape != (samples.shape[0],):
@@ -320,28 +432,22 @@ def fit_many(
     else:
         if counts is not None:
             raise DataError("counts is only meaningful with a 2-D array of samples")
+        if samples is None or isinstance(samples, (str, bytes)) or not hasattr(samples, "__iter__"):
+            raise DataError(f"samples must be a sequence of samples or a 2-D array, got {samples!r:.60}")
         rows = list(samples)
     if not rows:
         raise DataError("samples is empty")
-    xs = [as_sample(r, discrete=discrete, name=f"sample {k}") for k, r in enumerate(rows)]
+    return [as_sample(r, discrete=discrete, name=f"sample {k}") for k, r in enumerate(rows)]
+
+
+def _fit_scanned(xs, spec: FitSpec) -> list[PowerLawFit]:
     X, n = _jax.pad_rows(xs)
-    if method == "bounded":
-        xmaxs = np.array([x[-1] if xmax is None else float(xmax) for x in xs])
-        batch = fit_padded(X, n, discrete=discrete, xmin_range=xmin_range, xmin_values=xmin_candidates,
-                           min_tail=min_tail, method="bounded", xmax=None if xmax is None else xmaxs,
-                           estimator=estimator)
-        return [
-            _to_result(batch, b, xs[b], discrete, "bounded", estimator,
-                       dict(xmin_range=xmin_range, xmin_values=xmin_candidates, min_tail=min_tail,
-                            xmax=float(xmaxs[b]), xmax_rule="max" if xmax is None else "fixed"),
-                       xmax=float(xmaxs[b]))
-            for b in range(len(xs))
-        ]
-    batch = fit_padded(
-        X, n, discrete=discrete, xmin_range=xmin_range, xmin_values=xmin_candidates,
-        min_tail=min_tail, estimator=estimator,
-    )
-    opts = dict(xmin_range=xmin_range, xmin_values=xmin_candidates, min_tail=min_tail)
-    return [_to_result(batch, b, xs[b], discrete, "clauset", estimator, opts) for b in range(len(xs))]
-
-
+    if spec.bounded:
+        xmaxs = np.array([x[-1] if spec.xmax_rule == "max" else spec.xmax for x in xs])
+        scan = {k: v for k, v in spec.scan_kwargs().items() if k != "alpha_grid"}
+        batch = fit_padded(X, n, discrete=spec.discrete, method="bounded", exhaustive=spec.exhaustive,
+                           xmax=None if spec.xmax_rule == "max" else xmaxs, estimator=spec.estimator, **scan)
+        return [_to_result(batch, b, xs[b], spec, xmax=float(xmaxs[b])) for b in range(len(xs))]
+    batch = fit_padded(X, n, discrete=spec.discrete, estimator=spec.estimator, exhaustive=spec.exhaustive,
+                       **spec.scan_kwargs())
+    return [_to_result(batch, b, xs[b], spec) for b in range(len(xs))]

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from .. import _jax
+from .. import _jax, _progress
 from ..errors import DataError, FitError
 from ..models import bounded as bd
 from ..models import powerlaw as pl
@@ -73,7 +73,51 @@ def _pad_to_bucket(x, n, n_use):
     return x, n
 
 
-def _map_row_groups(fn, x, *per_row):
+class _Ticker:
+    """Counts settled xmin candidates over row groups for a ``progress(done, total)`` callback.
+
+    ``group(count)`` opens the next group (``count`` real candidates) and settles
+    the previous one in full; ticks never run past the open group, so padded
+    rows of a group count for nothing.
+    """
+
+    def __init__(self, report, total: int):
+        self.report, self.total, self.done, self.cap = report, int(total), 0, 0
+
+    def group(self, count: int) -> None:
+        self.done = self.cap
+        self.cap += int(count)
+        self.report(self.done, self.total)
+
+    def __call__(self, k: int) -> None:
+        new = min(self.done + int(k), self.cap)
+        if new != self.done:
+            self.done = new
+            self.report(new, self.total)
+
+    def finish(self) -> None:
+        if self.done < self.total:
+            self.done = self.cap = self.total
+            self.report(self.total, self.total)
+
+
+def _ticker(progress, x, n, options):
+    """A :class:`_Ticker` for ``progress`` over the candidates of (B, P) rows, or None.
+
+    Candidates are counted as the continuous scan counts them (first index of
+    each distinct value but the largest, restricted by the options); for
+    discrete rows these are exactly the distinct values the discrete scan tries.
+    """
+    report = _progress.resolve(progress, "xmin scan")
+    if report is None:
+        return None, None
+    restrict = {k: options.get(k) for k in ("xmin_range", "xmin_values", "min_tail")}
+    per_row = continuous_candidates(x, n, **restrict).sum(axis=1)
+    ticker = _Ticker(report, per_row.sum())
+    return ticker, lambda start, stop: ticker.group(per_row[start:stop].sum())
+
+
+def _map_row_groups(fn, x, *per_row, before=None):
     """Apply ``fn(x_group, *per_row_groups)`` to groups of a fixed number of rows.
 
     The group size R is a power of two chosen so the (R, P, 64) lower-bound
@@ -81,6 +125,7 @@ def _map_row_groups(fn, x, *per_row):
     group reuses the same compiled kernels (the last group is padded by
     repeating its first row).  ``fn`` returns a tuple of (R,) arrays; the
     result is the tuple of their concatenations over all rows.
+    ``before(start, stop)``, if given, is called before each group.
     """
     B, P = x.shape
     R = 1 << max(0, (_ROW_BUDGET // (P * 64)).bit_length() - 1)
@@ -88,6 +133,8 @@ def _map_row_groups(fn, x, *per_row):
     parts = []
     for start in range(0, B, R):
         stop = min(start + R, B)
+        if before is not None:
+            before(start, stop)
         group = [a[start:stop] for a in (x, *per_row)]
         if stop - start < R:
             group = [np.concatenate([g, np.repeat(g[:1], R - (stop - start), axis=0)]) for g in group]
@@ -96,7 +143,7 @@ def _map_row_groups(fn, x, *per_row):
 
 
 def _scan(x, n, discrete, *, xmin_range, xmin_values, min_tail, exhaustive, xmax=None, conditional=False,
-          alpha_grid=None):
+          alpha_grid=None, tick=None):
     """Run the scan; return (ScanResult, xmin array, n_tail array).
 
     ``xmax`` (B,), if given, selects the bounded law on [xmin, xmax] (every real
@@ -114,18 +161,19 @@ def _scan(x, n, discrete, *, xmin_range, xmin_values, min_tail, exhaustive, xmax
             )
 
         if xmax is None:
-            res = scan_discrete(u, c, nu, cand_fn, exhaustive=exhaustive, alpha_grid=alpha_grid)
+            res = scan_discrete(u, c, nu, cand_fn, exhaustive=exhaustive, alpha_grid=alpha_grid, tick=tick)
         else:
-            res = scan_bounded_discrete(u, c, nu, xmax, cand_fn, exhaustive=exhaustive)
+            res = scan_bounded_discrete(u, c, nu, xmax, cand_fn, exhaustive=exhaustive, tick=tick)
         j = np.maximum(res.index, 0)
         xmin = u[rows, j]
         n_tail = n - (np.cumsum(c, 1) - c)[rows, j].astype(np.int64)
     else:
         cand = continuous_candidates(x, n, xmin_range=xmin_range, xmin_values=xmin_values, min_tail=min_tail)
         if xmax is None:
-            res = scan_continuous(x, n, cand, exhaustive=exhaustive)
+            res = scan_continuous(x, n, cand, exhaustive=exhaustive, tick=tick)
         else:
-            res = scan_bounded_continuous(x, n, xmax, cand, exhaustive=exhaustive, conditional=conditional)
+            res = scan_bounded_continuous(x, n, xmax, cand, exhaustive=exhaustive, conditional=conditional,
+                                          tick=tick)
         j = np.maximum(res.index, 0)
         xmin = x[rows, j]
         n_tail = n - j
@@ -178,6 +226,7 @@ def fit_padded(
     method: str = "clauset",
     xmax=None,
     alpha_grid=None,
+    progress=None,
 ) -> BatchFit:
     """Fit a batch of already validated samples given as a padded array.
 
@@ -200,6 +249,10 @@ def fit_padded(
         Discrete ``method="clauset"`` only: maximise the likelihood over this
         increasing grid of alpha values instead of exactly, as ``plfit.m`` does
         (:data:`htsr.models.powerlaw.PLFIT_ALPHA_GRID`).
+    progress : None, bool or callable
+        Progress of the xmin scan, in candidates settled (pruned or evaluated):
+        None/False for none, True for a bar on stderr (only on a terminal), or a
+        callable ``progress(done, total)`` (:func:`htsr._progress.resolve`).
     """
     x = np.asarray(x, dtype=np.float64)
     n = np.asarray(counts, dtype=np.int64)
@@ -210,21 +263,24 @@ def fit_padded(
             raise FitError(f"estimator={estimator!r}: the bounded fit takes 'mle', or 'unbiased' for continuous data")
         return _fit_padded_bounded(x, n, discrete=discrete, xmin_range=xmin_range,
                                    xmin_values=xmin_values, min_tail=min_tail,
-                                   exhaustive=exhaustive, xmax=xmax, estimator=estimator)
+                                   exhaustive=exhaustive, xmax=xmax, estimator=estimator, progress=progress)
     if method != "clauset":
         raise FitError(f"method must be 'clauset' or 'bounded', got {method!r}")
     x, n = _pad_to_bucket(x, n, n)
     opts = dict(xmin_range=xmin_range, xmin_values=xmin_values, min_tail=min_tail, alpha_grid=alpha_grid)
+    tick, before = _ticker(progress, x, n, opts)
     xmin, alpha, D, sigma, n_tail, n_cand, n_eval = _map_row_groups(
-        lambda xs, ns: _fit_group(xs, ns, discrete, estimator, exhaustive, opts), x, n
+        lambda xs, ns: _fit_group(xs, ns, discrete, estimator, exhaustive, opts, tick=tick), x, n, before=before
     )
+    if tick is not None:
+        tick.finish()
     return BatchFit(xmin, alpha, D, sigma, n, n_tail, n_cand, n_eval)
 
 
-def _fit_group(x, n, discrete, estimator, exhaustive, options, xmax=None, conditional=False):
+def _fit_group(x, n, discrete, estimator, exhaustive, options, xmax=None, conditional=False, tick=None):
     with _jax.x64():
         res, xmin, n_tail = _scan(x, n, discrete, exhaustive=exhaustive, xmax=xmax,
-                                  conditional=conditional, **options)
+                                  conditional=conditional, tick=tick, **options)
         ok = res.index >= 0
         alpha = np.full(len(n), np.nan)
         sigma = np.full(len(n), np.nan)
@@ -238,7 +294,8 @@ def _fit_group(x, n, discrete, estimator, exhaustive, options, xmax=None, condit
     return xmin, alpha, res.D, sigma, n_tail, res.n_candidates, res.n_evaluated
 
 
-def _fit_padded_bounded(x, n, *, discrete, xmin_range, xmin_values, min_tail, exhaustive, xmax, estimator="mle"):
+def _fit_padded_bounded(x, n, *, discrete, xmin_range, xmin_values, min_tail, exhaustive, xmax, estimator="mle",
+                        progress=None):
     """fit_padded for the bounded law: cut each row at its xmax, then scan in row groups."""
     B = x.shape[0]
     rows = np.arange(B)
@@ -257,11 +314,14 @@ def _fit_padded_bounded(x, n, *, discrete, xmin_range, xmin_values, min_tail, ex
     n_use = np.maximum(n_in, 2)
     x, _ = _pad_to_bucket(x, n, n_use)
     opts = dict(xmin_range=xmin_range, xmin_values=xmin_values, min_tail=min_tail)
+    tick, before = _ticker(progress, x, n_use, opts)
     xmin, alpha, D, sigma, n_tail, n_cand, n_eval = _map_row_groups(
         lambda xs, ns, bs: _fit_group(xs, ns, discrete, "mle", exhaustive, opts, xmax=bs,
-                                      conditional=conditional),
-        x, n_use, xmax,
+                                      conditional=conditional, tick=tick),
+        x, n_use, xmax, before=before,
     )
+    if tick is not None:
+        tick.finish()
     if estimator == "unbiased":
         # first-order correction with the number of points the MLE used: the
         # conditional fit leaves out the tail's smallest and largest points
@@ -309,18 +369,17 @@ def tail_d(tail, alpha, xmin, discrete):
 def ks_curve(result: PowerLawFit) -> KSCurve:
     """Exhaustive scan of one fit's data (all candidates, exact D)."""
     x = result.data
-    opts = {k: v for k, v in result.scan_options.items() if k != "xmin"}
+    spec = result.spec
     xmax = None
     conditional = False
     if result.method == "bounded":
         xmax = np.array([result.xmax])
         x = x[x <= result.xmax]
-        conditional = opts.get("xmax_rule") == "max" and not result.discrete
+        conditional = spec.xmax_rule == "max" and not result.discrete
     X, n = _jax.pad_rows([x])
     with _jax.x64():
         res, _, _ = _scan(X, n, result.discrete, exhaustive=True, xmax=xmax, conditional=conditional,
-                          xmin_range=opts.get("xmin_range"), xmin_values=opts.get("xmin_values"),
-                          min_tail=opts.get("min_tail"), alpha_grid=opts.get("alpha_grid"))
+                          **spec.scan_kwargs())
     D = res.D_all[0]
     keep = ~np.isnan(D)
     idx = np.flatnonzero(keep)

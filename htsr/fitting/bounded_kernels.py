@@ -22,7 +22,17 @@ import jax.numpy as jnp
 
 from ..models import bounded as bd
 from ..models import powerlaw as pl
-from .kernels import _disc_dev, _suffix_sum
+from .kernels import (
+    DISCRETE_BOUND_BUDGET,
+    EXACT_WIDTH,
+    _disc_dev,
+    _suffix_sum,
+    block_positions,
+    block_ub,
+    blocked_max,
+    map_columns,
+    window_positions,
+)
 
 __all__ = [
     "continuous_alpha",
@@ -33,6 +43,10 @@ __all__ = [
     "discrete_lower_bound",
     "discrete_refined_bound",
     "discrete_exact_d",
+    "continuous_block_points",
+    "discrete_block_points",
+    "continuous_window_bound",
+    "discrete_window_bound",
     "continuous_range_fit",
     "discrete_range_d",
 ]
@@ -69,46 +83,73 @@ def continuous_alpha(x, n, lxmax, conditional: bool = False):
     return lx, alpha, r
 
 
+def _fit_emp(lxi, lxj, alpha, r, pos, nt):
+    """Bounded fitted CDF and empirical CDF at tail position ``pos`` (0-based).
+
+    ``pos`` is cast to float64 first: in JAX, int32 / int32 is float32.
+    """
+    return bd._cdf_t(lxi - lxj, alpha - 1.0, r), jnp.asarray(pos, jnp.float64) / nt
+
+
 def _dev(lxi, lxj, alpha, r, pos, nt):
     """|bounded CDF - empirical CDF| at tail position ``pos`` (0-based)."""
-    fitted = bd._cdf_t(lxi - lxj, alpha - 1.0, r)
-    return jnp.abs(fitted - pos / nt)
+    fitted, emp = _fit_emp(lxi, lxj, alpha, r, pos, nt)
+    return jnp.abs(fitted - emp)
+
+
+def _pair_bound(lx, alpha, r, n, bs, js, m):
+    """Deviation at ``m`` tail points for (sample, candidate) pairs of any shape; +inf if < 2 points."""
+    P = lx.shape[-1]
+    nt = (n[bs] - js)[..., None]
+    off = (jnp.arange(m) * jnp.maximum(nt - 1, 0)) // (m - 1)
+    i = jnp.clip(js[..., None] + off, 0, P - 1)
+    dev = _dev(lx[bs[..., None], i], lx[bs, js][..., None], alpha[bs, js][..., None], r[bs, js][..., None], off, nt)
+    return jnp.where(nt[..., 0] >= 2, jnp.max(dev, axis=-1), jnp.inf)
 
 
 @partial(jax.jit, static_argnames=("m",))
-def continuous_lower_bound(lx, alpha, r, n, m: int = 64):
-    """Lower bound on D for every candidate from ``m`` tail points; (B, P), +inf if < 2 points."""
-    B, P = lx.shape
-    idx = jnp.arange(P)
-    nt = n[:, None] - idx
-    k = jnp.arange(m)
-    off = (k[None, None, :] * jnp.maximum(nt[..., None] - 1, 0)) // (m - 1)
-    i = jnp.clip(idx[None, :, None] + off, 0, P - 1)
-    lxi = jnp.take_along_axis(lx[:, None, :], i.reshape(B, 1, -1), axis=-1).reshape(B, P, m)
-    dev = _dev(lxi, lx[..., None], alpha[..., None], r[..., None], off, nt[..., None])
-    return jnp.where(nt >= 2, jnp.max(dev, axis=-1), jnp.inf)
+def continuous_lower_bound(lx, alpha, r, n, cidx, m: int = 64):
+    """Lower bound on D at candidate positions ``cidx`` (B, C) from ``m`` tail points,
+    in column blocks; (B, C), +inf if < 2 points."""
+    return map_columns(lambda bs, js: _pair_bound(lx, alpha, r, n, bs, js, m), cidx, m)
 
 
 @partial(jax.jit, static_argnames=("m",))
 def continuous_refined_bound(lx, alpha, r, n, bs, js, m: int = 1024):
     """Lower bound on D for (sample, candidate) pairs from ``m`` tail points; (C,)."""
-    P = lx.shape[-1]
-    nt = (n[bs] - js)[:, None]
-    off = (jnp.arange(m)[None, :] * jnp.maximum(nt - 1, 0)) // (m - 1)
-    i = jnp.clip(js[:, None] + off, 0, P - 1)
-    dev = _dev(lx[bs[:, None], i], lx[bs, js][:, None], alpha[bs, js][:, None], r[bs, js][:, None], off, nt)
-    return jnp.max(dev, axis=-1)
+    return _pair_bound(lx, alpha, r, n, bs, js, m)
 
 
 @jax.jit
 def continuous_exact_d(lx, alpha, r, n, bs, js):
-    """Exact D for the (sample, candidate) pairs ``(bs[c], js[c])``; (C,)."""
+    """Exact D for the (sample, candidate) pairs ``(bs[c], js[c])``, every tail point; (C,)."""
     P = lx.shape[-1]
     nt = (n[bs] - js)[:, None]
-    pos = jnp.arange(P)[None, :] - js[:, None]
-    dev = _dev(lx[bs], lx[bs, js][:, None], alpha[bs, js][:, None], r[bs, js][:, None], pos, nt)
-    ok = (pos >= 0) & (pos < nt)
-    return jnp.max(jnp.where(ok, dev, 0.0), axis=-1)
+    par = (lx[bs, js][:, None], alpha[bs, js][:, None], r[bs, js][:, None])
+
+    def dev(pos):
+        return _dev(lx[bs[:, None], jnp.minimum(js[:, None] + pos, P - 1)], *par, pos, nt)
+
+    return blocked_max(dev, nt, min(P, EXACT_WIDTH))
+
+
+@partial(jax.jit, static_argnames=("f",))
+def continuous_block_points(lx, alpha, r, n, bs, js, starts, step, *, f: int):
+    """Deviation at ``starts + step * k`` (k = 0..f) and bounds inside the sub-blocks
+    (see :func:`htsr.fitting.kernels.continuous_block_points`); (H, f + 1), (H, f)."""
+    i = block_positions(starts, n[bs] - 1, step, f)
+    fitted, emp = _fit_emp(lx[bs[:, None], i], lx[bs, js][:, None], alpha[bs, js][:, None], r[bs, js][:, None],
+                           i - js[:, None], (n[bs] - js)[:, None])
+    return jnp.abs(fitted - emp), block_ub(fitted, emp)
+
+
+@partial(jax.jit, static_argnames=("w",))
+def continuous_window_bound(lx, alpha, r, n, bs, js, hints, w: int = 9):
+    """Lower bound on D from ``w`` points around each hint (C, H); (C,)."""
+    i = window_positions(js, n[bs] - 1, hints.astype(js.dtype), w)
+    dev = _dev(lx[bs[:, None], i], lx[bs, js][:, None], alpha[bs, js][:, None], r[bs, js][:, None],
+               i - js[:, None], (n[bs] - js)[:, None])
+    return jnp.max(dev, axis=-1)
 
 
 # ------------------------------------------------------------------ discrete
@@ -140,48 +181,76 @@ def _points(u, c, alpha_j, ls0, cb, nt, k, nu, b):
     return _disc_dev(uk, ccum, ls_next, ls_succ, ls0, cb, nt, (k + 1) < nu)
 
 
+def _at(u, ccum, nu, bs, k, a, ls0, cb, nt, b):
+    """Bounded counterpart of :func:`htsr.fitting.kernels._disc_at` (same expression as
+    :func:`_points`): deviation, fitted CDF at ``u_k`` and empirical CDF at unique index ``k``."""
+    U = u.shape[-1]
+    uk = u[bs, k]
+    usucc = u[bs, jnp.minimum(k + 1, U - 1)]
+    emp = (ccum[bs, k] - cb) / nt
+    f_at = 1.0 - jnp.exp(bd.log_power_sum(a, uk + 1.0, b) - ls0)
+    f_before = 1.0 - jnp.exp(bd.log_power_sum(a, usucc, b) - ls0)
+    has_succ = (k + 1) < nu[bs]
+    dev = jnp.maximum(jnp.abs(f_at - emp), jnp.where(has_succ, jnp.abs(f_before - emp), 0.0))
+    return dev, f_at, emp
+
+
+def _pair(u, alpha, nt, cum_before, xmax, bs, js):
+    """Per-pair (alpha, log S(alpha; xmin, xmax), points below xmin, tail size, xmax), (C, 1) each."""
+    a = alpha[bs, js][..., None]
+    b = xmax[bs][..., None]
+    return a, bd.log_power_sum(a, u[bs, js][..., None], b), cum_before[bs, js][..., None], nt[bs, js][..., None], b
+
+
+def _disc_pair_bound(u, ccum, alpha, nt, cum_before, nu, xmax, bs, js, m):
+    U = u.shape[-1]
+    ntail_u = (nu[bs] - js)[..., None]
+    k = jnp.clip(js[..., None] + (jnp.arange(m) * jnp.maximum(ntail_u - 1, 0)) // (m - 1), 0, U - 1)
+    dev, _, _ = _at(u, ccum, nu, bs[..., None], k, *_pair(u, alpha, nt, cum_before, xmax, bs, js))
+    return jnp.where(ntail_u[..., 0] >= 2, jnp.max(dev, axis=-1), jnp.inf)
+
+
 @partial(jax.jit, static_argnames=("m",))
-def discrete_lower_bound(u, c, alpha, nt, cum_before, nu, xmax, m: int = 32):
-    """Lower bound on D for every discrete candidate (deviation at ``m`` unique values)."""
-    B, U = u.shape
-    idx = jnp.arange(U)
-    ntail_u = nu[:, None] - idx
-    k = idx[None, :, None] + (jnp.arange(m)[None, None, :] * jnp.maximum(ntail_u[..., None] - 1, 0)) // (m - 1)
-    k = jnp.clip(k, 0, U - 1).reshape(B, U * m)
-    rep = lambda v: jnp.repeat(v, m, axis=-1)  # noqa: E731
-    a = rep(alpha)
-    b = xmax[:, None]
-    ls0 = bd.log_power_sum(a, rep(u), b)
-    dev = _points(u, c, a, ls0, rep(cum_before), rep(nt), k, nu[:, None], b)
-    lb = jnp.max(dev.reshape(B, U, m), axis=-1)
-    return jnp.where(ntail_u >= 2, lb, jnp.inf)
+def discrete_lower_bound(u, c, alpha, nt, cum_before, nu, xmax, cidx, m: int = 32):
+    """Lower bound on D at discrete candidates ``cidx`` (B, C) from ``m`` unique values, in column blocks."""
+    ccum = cum_before + c
+    return map_columns(lambda bs, js: _disc_pair_bound(u, ccum, alpha, nt, cum_before, nu, xmax, bs, js, m),
+                       cidx, m, DISCRETE_BOUND_BUDGET)
 
 
 @partial(jax.jit, static_argnames=("m",))
 def discrete_refined_bound(u, c, alpha, nt, cum_before, nu, xmax, bs, js, m: int = 256):
     """Lower bound on D for discrete (sample, candidate) pairs from ``m`` unique values."""
-    U = u.shape[-1]
-    ntail_u = (nu[bs] - js)[:, None]
-    k = jnp.clip(js[:, None] + (jnp.arange(m)[None, :] * jnp.maximum(ntail_u - 1, 0)) // (m - 1), 0, U - 1)
-    a = alpha[bs, js][:, None]
-    b = xmax[bs][:, None]
-    ls0 = bd.log_power_sum(a, u[bs, js][:, None], b)
-    dev = _points(u[bs], c[bs], a, ls0, cum_before[bs, js][:, None], nt[bs, js][:, None], k, nu[bs][:, None], b)
-    return jnp.max(dev, axis=-1)
+    return _disc_pair_bound(u, cum_before + c, alpha, nt, cum_before, nu, xmax, bs, js, m)
 
 
 @jax.jit
 def discrete_exact_d(u, c, alpha, nt, cum_before, nu, xmax, bs, js):
-    """Exact D for discrete (sample, candidate) pairs; (C,)."""
+    """Exact D for discrete (sample, candidate) pairs, every unique value of the tail; (C,)."""
     U = u.shape[-1]
-    ub = u[bs]
-    a = alpha[bs, js][:, None]
-    b = xmax[bs][:, None]
-    ls0 = bd.log_power_sum(a, u[bs, js][:, None], b)
-    k = jnp.broadcast_to(jnp.arange(U)[None, :], ub.shape)
-    dev = _points(ub, c[bs], a, ls0, cum_before[bs, js][:, None], nt[bs, js][:, None], k, nu[bs][:, None], b)
-    ok = (k >= js[:, None]) & (k < nu[bs][:, None])
-    return jnp.max(jnp.where(ok, dev, 0.0), axis=-1)
+    ccum = cum_before + c
+    par = _pair(u, alpha, nt, cum_before, xmax, bs, js)
+
+    def dev(pos):
+        return _at(u, ccum, nu, bs[:, None], jnp.minimum(js[:, None] + pos, U - 1), *par)[0]
+
+    return blocked_max(dev, (nu[bs] - js)[:, None], min(U, EXACT_WIDTH // 8))
+
+
+@partial(jax.jit, static_argnames=("f",))
+def discrete_block_points(u, c, alpha, nt, cum_before, nu, xmax, bs, js, starts, step, *, f: int):
+    """Bounded counterpart of :func:`htsr.fitting.kernels.discrete_block_points`."""
+    k = block_positions(starts, nu[bs] - 1, step, f)
+    dev, f_at, emp = _at(u, cum_before + c, nu, bs[:, None], k, *_pair(u, alpha, nt, cum_before, xmax, bs, js))
+    return dev, block_ub(f_at, emp)
+
+
+@partial(jax.jit, static_argnames=("w",))
+def discrete_window_bound(u, c, alpha, nt, cum_before, nu, xmax, bs, js, hints, w: int = 9):
+    """Bounded discrete counterpart of :func:`continuous_window_bound`."""
+    k = window_positions(js, nu[bs] - 1, hints.astype(js.dtype), w)
+    dev, _, _ = _at(u, cum_before + c, nu, bs[:, None], k, *_pair(u, alpha, nt, cum_before, xmax, bs, js))
+    return jnp.max(dev, axis=-1)
 
 
 # ------------------------------------------------------------ fixed range

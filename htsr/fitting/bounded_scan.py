@@ -20,36 +20,58 @@ from .. import _jax
 from ..models import bounded as bd
 from ..models import powerlaw as pl
 from . import bounded_kernels as BK
-from .scan import ScanResult, _chunk_size, _prune_loop, _select, unique_rows
+from .scan import (
+    CONTINUOUS_BOUNDS,
+    DISCRETE_BOUNDS,
+    DISCRETE_ITEMS,
+    Scan,
+    ScanResult,
+    _prune_loop,
+    _select,
+    candidate_bounds,
+    candidates,
+    exact_pairs,
+    unique_rows,
+)
+from .search import plan_levels
 
 __all__ = ["scan_bounded_continuous", "scan_bounded_discrete", "RangeFit", "fit_range_padded"]
 
 
-def scan_bounded_continuous(x, n, xmax, cand, *, exhaustive: bool = False, m: int = 64,
-                            conditional: bool = False) -> ScanResult:
+def scan_bounded_continuous(x, n, xmax, cand, *, exhaustive: bool = False, m: int = CONTINUOUS_BOUNDS[0],
+                            conditional: bool = False, tick=None) -> ScanResult:
     """Scan padded continuous samples (all points <= xmax) under the bounded law.
 
     ``conditional``: alpha is the MLE given the tail's extremes (xmax = the largest value).
+    ``tick(k)``: progress, called as k more candidates are settled.
     """
     x = np.asarray(x, dtype=np.float64)
     n = np.asarray(n, dtype=np.int32)
     lx, alpha, r = BK.continuous_alpha(x, n, np.log(np.asarray(xmax, dtype=np.float64)), conditional=conditional)
     if conditional:
-        cand = cand & (n[:, None] - np.arange(x.shape[1])[None, :] >= 3)
-    lb = np.full(x.shape, -np.inf) if exhaustive else np.asarray(BK.continuous_lower_bound(lx, alpha, r, n, m=m))
+        small = cand & (n[:, None] - np.arange(x.shape[1])[None, :] < 3)
+        cand = cand & ~small
+        if tick is not None:
+            tick(int(small.sum()))
+    rows, cols = candidates(cand)
+    key = None if exhaustive else candidate_bounds(
+        lambda cidx: BK.continuous_lower_bound(lx, alpha, r, n, cidx, m=m), cand, rows, cols)
+    levels = plan_levels(x.shape[1])
 
-    def exact(bs, js):
-        return BK.continuous_exact_d(lx, alpha, r, n, bs, js)
+    def points(bs, js, starts, step):
+        return BK.continuous_block_points(lx, alpha, r, n, bs, js, starts, step, f=levels.fanout)
 
-    def refine(bs, js):
-        return BK.continuous_refined_bound(lx, alpha, r, n, bs, js)
+    scan = Scan(exact=lambda bs, js: BK.continuous_exact_d(lx, alpha, r, n, bs, js),
+                chunk=exact_pairs(x.shape[1]),
+                spread=lambda bs, js, m: BK.continuous_refined_bound(lx, alpha, r, n, bs, js, m=m),
+                window=lambda bs, js, h: BK.continuous_window_bound(lx, alpha, r, n, bs, js, h),
+                points=points, last=n - 1, levels=levels, cascade=CONTINUOUS_BOUNDS[1], budget=CONTINUOUS_BOUNDS[2])
+    D_all = _prune_loop(key, rows, cols, cand.shape, scan, tick)
+    return _select(D_all, np.asarray(alpha), cand, scan)
 
-    P = x.shape[1]
-    D_all = _prune_loop(lb, cand, exact, refine, _chunk_size(P, 1 << 21), 512, exhaustive)
-    return _select(D_all, np.asarray(alpha), cand)
 
-
-def scan_bounded_discrete(u, c, nu, xmax, cand_fn, *, exhaustive: bool = False, m: int = 32) -> ScanResult:
+def scan_bounded_discrete(u, c, nu, xmax, cand_fn, *, exhaustive: bool = False, m: int = DISCRETE_BOUNDS[0],
+                          tick=None) -> ScanResult:
     """Scan discrete samples (unique values ``u``, counts ``c``, all <= xmax) under the bounded law."""
     u = np.asarray(u, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
@@ -58,21 +80,25 @@ def scan_bounded_discrete(u, c, nu, xmax, cand_fn, *, exhaustive: bool = False, 
     alpha, nt, cb = BK.discrete_alpha(u, c, nu, xmax)
     # A range of two integers is fitted exactly by any two-point sample (D = 0):
     # a candidate needs at least three integers in [xmin, xmax].
-    cand = cand_fn(np.asarray(nt)) & (xmax[:, None] - u >= 2)
-    if exhaustive:
-        lb = np.full(u.shape, -np.inf)
-    else:
-        lb = np.asarray(BK.discrete_lower_bound(u, c, alpha, nt, cb, nu, xmax, m=m))
+    eligible = cand_fn(np.asarray(nt))
+    cand = eligible & (xmax[:, None] - u >= 2)
+    if tick is not None:
+        tick(int(eligible.sum() - cand.sum()))
+    rows, cols = candidates(cand)
+    key = None if exhaustive else candidate_bounds(
+        lambda cidx: BK.discrete_lower_bound(u, c, alpha, nt, cb, nu, xmax, cidx, m=m), cand, rows, cols)
+    levels = plan_levels(u.shape[1], items=DISCRETE_ITEMS)
 
-    def exact(bs, js):
-        return BK.discrete_exact_d(u, c, alpha, nt, cb, nu, xmax, bs, js)
+    def points(bs, js, starts, step):
+        return BK.discrete_block_points(u, c, alpha, nt, cb, nu, xmax, bs, js, starts, step, f=levels.fanout)
 
-    def refine(bs, js):
-        return BK.discrete_refined_bound(u, c, alpha, nt, cb, nu, xmax, bs, js)
-
-    U = u.shape[1]
-    D_all = _prune_loop(lb, cand, exact, refine, _chunk_size(U, 1 << 17), 128, exhaustive)
-    return _select(D_all, np.asarray(alpha), cand)
+    scan = Scan(exact=lambda bs, js: BK.discrete_exact_d(u, c, alpha, nt, cb, nu, xmax, bs, js),
+                chunk=exact_pairs(u.shape[1], 1 << 13),
+                spread=lambda bs, js, m: BK.discrete_refined_bound(u, c, alpha, nt, cb, nu, xmax, bs, js, m=m),
+                window=lambda bs, js, h: BK.discrete_window_bound(u, c, alpha, nt, cb, nu, xmax, bs, js, h),
+                points=points, last=nu - 1, levels=levels, cascade=DISCRETE_BOUNDS[1], budget=DISCRETE_BOUNDS[2])
+    D_all = _prune_loop(key, rows, cols, cand.shape, scan, tick)
+    return _select(D_all, np.asarray(alpha), cand, scan)
 
 
 def final_alpha(tails, xmins, xmaxs, discrete, conditional=False):

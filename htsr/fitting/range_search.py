@@ -25,8 +25,9 @@ import numpy as np
 
 from .. import _jax
 from ..errors import FitError
+from ..models.sampling import law_rows, replicate_keys
 from .bounded_scan import fit_range_padded
-from .result import PowerLawFit
+from .result import FitSpec, PowerLawFit
 
 __all__ = ["search_range"]
 
@@ -57,8 +58,6 @@ def search_range(
         ``"unbiased"`` (continuous) reports the bias-corrected alpha of the chosen
         range; the search itself (D and p) uses the MLE.
     """
-    from ..inference import _resample as R
-
     x = np.asarray(x, dtype=np.float64)
     vals = np.unique(x)
     pos = np.unique(np.searchsorted(vals, np.geomspace(vals[0], vals[-1], grid)).clip(0, len(vals) - 1))
@@ -81,7 +80,7 @@ def search_range(
         params = (np.float64(obs.alpha[0]), np.float64(a), np.float64(b))
         with _jax.x64():
             # draw a bucketed number per set (one compiled shape for many ranges), keep nt
-            rows = np.asarray(R.law_rows(R.replicate_keys(seed, 0, reps, tag=2 + k), params,
+            rows = np.asarray(law_rows(replicate_keys(seed, 0, reps, tag=2 + k), params,
                                          n=_jax.bucket(int(nt)), discrete=discrete, bounded=True,
                                          sort=False))
         rows = np.sort(rows[:, :nt], axis=1)
@@ -94,7 +93,8 @@ def search_range(
                 alpha=float(alpha), xmin=float(a), xmax=float(b), n=len(x), n_tail=int(nt),
                 D=float(obs.D[0]), sigma=float(obs.sigma[0]), discrete=discrete, method="bounded",
                 estimator=estimator, n_candidates=len(pairs), n_evaluated=k + 1, data=x,
-                scan_options=dict(xmin=float(a), xmax=float(b), xmax_rule="fixed",
-                                  range_search=dict(p=p, reps=reps, p_threshold=p_threshold, grid=grid)),
+                spec=FitSpec(method="bounded", discrete=discrete, estimator=estimator, xmin=float(a),
+                             xmax=float(b), xmax_rule="fixed"),
+                range_search=dict(p=p, reps=reps, p_threshold=p_threshold, grid=grid),
             )
     raise FitError(f"no range on the grid reaches p >= {p_threshold} ({len(pairs)} ranges tried)")

@@ -15,40 +15,23 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _jax
-from ..errors import HtsrError
+from ..data import check_int
+from ..data import check_seed as _check_seed
 from ..fitting.batch import fit_padded
 from ..fitting.bounded_scan import fit_range_padded
 from ..fitting.result import PowerLawFit
-from ..models import bounded as bd
-from ..models import powerlaw as pl
+from ..models.sampling import law_rows, law_sample, replicate_keys  # noqa: F401 (re-exported for gof/bootstrap)
 
 #: Replicates per call of the batched fitter (bounded memory, one compiled shape).
 BATCH = 256
 
 
 def check_reps(reps, name="reps") -> int:
-    if isinstance(reps, bool) or int(reps) != reps or reps < 1:
-        raise HtsrError(f"{name} must be a positive integer, got {reps!r}")
-    return int(reps)
+    return check_int(reps, name, minimum=1)
 
 
 def check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
-        raise HtsrError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def replicate_keys(seed: int, start: int, stop: int, tag: int = 0):
-    """Keys of replicates ``start..stop-1`` (``tag`` separates independent streams)."""
-    base = jax.random.fold_in(jax.random.PRNGKey(seed), tag)
-    return jax.vmap(lambda r: jax.random.fold_in(base, r))(jnp.arange(start, stop, dtype=jnp.uint32))
-
-
-def _law_sample(key, fit_params, shape, discrete, bounded):
-    alpha, xmin, xmax = fit_params
-    if bounded:
-        return bd.sample(key, alpha, xmin, xmax, shape, discrete=discrete)
-    return pl.sample(key, alpha, xmin, shape, discrete=discrete)
+    return _check_seed(seed)
 
 
 @partial(jax.jit, static_argnames=("n", "cap", "discrete", "bounded"))
@@ -66,7 +49,7 @@ def semiparametric_rows(keys, body, n_body, p_tail, params, *, n, cap, discrete,
         kb, ki, kt = jax.random.split(key, 3)
         nt = jax.random.binomial(kb, n, p_tail)
         idx = jax.random.randint(ki, (n,), 0, jnp.maximum(n_body, 1))
-        tail = _law_sample(kt, params, (cap,), discrete, bounded)
+        tail = law_sample(kt, params, (cap,), discrete, bounded)
         tail = jnp.concatenate([tail, jnp.zeros(n - cap, tail.dtype)])
         return jnp.sort(jnp.where(jnp.arange(n) < nt, tail, body[idx])), nt > cap
 
@@ -81,32 +64,14 @@ def tail_cap(n: int, p: float) -> int:
     return int(min(n, _jax.bucket(int(n * p + 10.0 * np.sqrt(n * p * (1 - p)) + 16))))
 
 
-@partial(jax.jit, static_argnames=("n", "discrete", "bounded", "sort"))
-def law_rows(keys, params, *, n, discrete, bounded, sort=True):
-    """``n`` draws from the fitted law per key (the fixed-range test), sorted unless ``sort=False``."""
-    def one(k):
-        draws = _law_sample(k, params, (n,), discrete, bounded)
-        return jnp.sort(draws) if sort else draws
-
-    return jax.vmap(one)(keys)
-
-
 @partial(jax.jit, static_argnames=("n",))
 def resample_rows(keys, x, *, n):
     """Nonparametric bootstrap: ``n`` draws with replacement from ``x``, sorted, per key."""
     return jax.vmap(lambda k: jnp.sort(x[jax.random.randint(k, (n,), 0, n)]))(keys)
 
 
-def scan_options(fit: PowerLawFit) -> dict:
-    o = fit.scan_options
-    out = dict(xmin_range=o.get("xmin_range"), xmin_values=o.get("xmin_values"), min_tail=o.get("min_tail"))
-    if o.get("alpha_grid") is not None:
-        out["alpha_grid"] = o["alpha_grid"]
-    return out
-
-
 def fixed_xmin(fit: PowerLawFit) -> bool:
-    return "xmin" in fit.scan_options
+    return fit.spec.fixed_xmin
 
 
 def refit_rows(rows, fit: PowerLawFit, *, fixed_range: bool | None = None):
@@ -135,23 +100,22 @@ def refit_rows(rows, fit: PowerLawFit, *, fixed_range: bool | None = None):
             tails[b, len(t) :] = t[-1]
         distinct = tails[:, 0] != tails[np.arange(B), np.maximum(counts, 1) - 1]
         ok &= distinct
-        rule_max = fit.bounded and fit.scan_options.get("xmax_rule") == "max"
+        rule_max = fit.bounded and fit.spec.xmax_rule == "max"
         if rule_max:  # xmax is re-estimated as each resample's largest value
             hi_rows = tails[np.arange(B), np.maximum(counts, 1) - 1]
         res = fit_range_padded(tails, np.maximum(counts, 2), fit.xmin,
                                (hi_rows if rule_max else fit.xmax) if fit.bounded else None,
                                discrete=fit.discrete, conditional=rule_max and not fit.discrete,
-                               alpha_grid=fit.scan_options.get("alpha_grid"),
+                               alpha_grid=fit.spec.alpha_grid,
                                estimator=fit.estimator)
         nan = np.where(ok, 1.0, np.nan)
         return dict(alpha=res.alpha * nan, xmin=np.full(B, fit.xmin), n_tail=counts,
                     D=res.D * nan, sigma=res.sigma * nan)
     xmax = None
     if fit.bounded:
-        xmax = fit.xmax if fit.scan_options.get("xmax_rule") == "fixed" else None
-    batch = fit_padded(rows, np.full(B, n), discrete=fit.discrete, method=fit.method,
-                       xmax=xmax, estimator=fit.estimator, **scan_options(fit)) if fit.bounded else \
-        fit_padded(rows, np.full(B, n), discrete=fit.discrete, estimator=fit.estimator, **scan_options(fit))
+        xmax = fit.xmax if fit.spec.xmax_rule == "fixed" else None
+    batch = fit_padded(rows, np.full(B, n), discrete=fit.discrete, method=fit.method, xmax=xmax,
+                       estimator=fit.estimator, **fit.spec.scan_kwargs())
     return dict(alpha=batch.alpha, xmin=batch.xmin, n_tail=batch.n_tail, D=batch.D, sigma=batch.sigma)
 
 

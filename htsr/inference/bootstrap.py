@@ -36,6 +36,8 @@ from scipy.special import ndtr, ndtri
 from ..errors import FitError
 from ..fitting.api import fit as _fit
 from ..fitting.result import PowerLawFit
+from .._progress import resolve as resolve_progress
+from ..data import check_int, check_number
 from . import _resample as R
 
 __all__ = ["bootstrap", "BootstrapResult", "bca_interval", "percentile_interval"]
@@ -174,6 +176,7 @@ def bootstrap(
     xmin_candidates=None,
     min_tail: int | None = None,
     alpha_grid=None,
+    spec=None,
     jackknife_groups: int = 100,
     progress=None,
 ) -> BootstrapResult:
@@ -189,12 +192,13 @@ def bootstrap(
         Seed of the PRNG; replicate ``r`` uses ``fold_in(PRNGKey(seed), r)``.
     level : float
         Confidence level of the intervals, in (0, 1).
-    discrete, method, xmin, xmax, xmin_range, xmin_candidates, min_tail, alpha_grid
-        As in :func:`htsr.fit`.
+    discrete, method, xmin, xmax, xmin_range, xmin_candidates, min_tail, alpha_grid, spec
+        As in :func:`htsr.fit` (``spec`` replays an earlier fit's :class:`~htsr.fitting.FitSpec`).
     jackknife_groups : int
         Groups of the grouped jackknife that estimates the BCa acceleration.
-    progress : callable, optional
-        Called as ``progress(done, total)`` after each batch.
+    progress : bool or callable, optional
+        ``True``: a progress bar on stderr (when it is a terminal); a callable is
+        called as ``progress(done, total)`` after each batch.
 
     Returns
     -------
@@ -202,15 +206,16 @@ def bootstrap(
     """
     reps = R.check_reps(reps)
     seed = R.check_seed(seed)
+    progress = resolve_progress(progress, "bootstrap")
+    level = check_number(level, "level", error=FitError)
     if not 0 < level < 1:
         raise FitError(f"level must be in (0, 1), got {level!r}")
-    if isinstance(jackknife_groups, bool) or int(jackknife_groups) != jackknife_groups or jackknife_groups < 2:
-        raise FitError(f"jackknife_groups must be an integer >= 2, got {jackknife_groups!r}")
+    check_int(jackknife_groups, "jackknife_groups", minimum=2, error=FitError)
     if isinstance(data, PowerLawFit):
         fit = data
     else:
         fit = _fit(data, discrete=discrete, method=method, xmin=xmin, xmax=xmax, xmin_range=xmin_range,
-                   xmin_candidates=xmin_candidates, min_tail=min_tail, alpha_grid=alpha_grid)
+                   xmin_candidates=xmin_candidates, min_tail=min_tail, alpha_grid=alpha_grid, spec=spec)
     x = fit.data
     n = len(x)
 

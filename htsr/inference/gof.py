@@ -43,6 +43,8 @@ import numpy as np
 from ..errors import FitError
 from ..fitting.api import fit as _fit
 from ..fitting.result import PowerLawFit
+from .._progress import resolve as resolve_progress
+from ..data import check_choice
 from . import _resample as R
 
 __all__ = ["gof", "GofResult", "reps_for_precision"]
@@ -112,6 +114,7 @@ def gof(
     xmin_candidates=None,
     min_tail: int | None = None,
     alpha_grid=None,
+    spec=None,
     procedure: str = "auto",
     progress=None,
 ) -> GofResult:
@@ -126,16 +129,17 @@ def gof(
         Synthetic data sets; the standard error of p is at most ``0.5/sqrt(reps)``.
     seed : int
         Seed of the PRNG (results are reproducible from it).
-    discrete, method, xmin, xmax, xmin_range, xmin_candidates, min_tail, alpha_grid
-        As in :func:`htsr.fit`.
+    discrete, method, xmin, xmax, xmin_range, xmin_candidates, min_tail, alpha_grid, spec
+        As in :func:`htsr.fit` (``spec`` replays an earlier fit's :class:`~htsr.fitting.FitSpec`).
     procedure : {"auto", "semi-parametric", "fixed-range"}
         ``"auto"``: fixed-range when xmin was fixed by the caller (or the range was
         searched), semi-parametric with a full rescan otherwise.  Forcing
         ``"fixed-range"`` on a fit whose xmin was chosen by the KS scan gives a
         conservative p (the observed D was minimised over xmin, the synthetic ones
         are not).
-    progress : callable, optional
-        Called as ``progress(done, total)`` after each batch of replicates.
+    progress : bool or callable, optional
+        ``True``: a progress bar on stderr (when it is a terminal); a callable is
+        called as ``progress(done, total)`` after each batch of replicates.
 
     Returns
     -------
@@ -153,13 +157,13 @@ def gof(
     """
     reps = R.check_reps(reps)
     seed = R.check_seed(seed)
+    progress = resolve_progress(progress, "goodness of fit")
     if isinstance(data, PowerLawFit):
         fit = data
     else:
         fit = _fit(data, discrete=discrete, method=method, xmin=xmin, xmax=xmax, xmin_range=xmin_range,
-                   xmin_candidates=xmin_candidates, min_tail=min_tail, alpha_grid=alpha_grid)
-    if procedure not in ("auto", "semi-parametric", "fixed-range"):
-        raise FitError(f"procedure must be 'auto', 'semi-parametric' or 'fixed-range', got {procedure!r}")
+                   xmin_candidates=xmin_candidates, min_tail=min_tail, alpha_grid=alpha_grid, spec=spec)
+    check_choice(procedure, "procedure", ("auto", "semi-parametric", "fixed-range"), error=FitError)
     fixed_range = procedure == "fixed-range" or (procedure == "auto" and R.fixed_xmin(fit))
     params = (np.float64(fit.alpha), np.float64(fit.xmin), np.float64(fit.xmax if fit.bounded else np.inf))
     if fixed_range:

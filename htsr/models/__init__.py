@@ -1,18 +1,17 @@
-"""Tail models: one module per law, each a set of pure JAX functions.
+"""Tail laws, each reached through one interface (:class:`htsr.models.law.Law`).
 
-Every law exposes the same functions of ``(x, params, xmin)``: ``log_pdf``,
-``cdf``, ``ccdf``, ``sample`` and ``mle``.  The fitters, the bootstrap and the
-Bayesian models all call these, so each density exists exactly once.
+Each law lives in one module (``powerlaw``, ``bounded``, ``exponential``,
+``stretched``, ``lognormal``, ``cutoff``) whose ``LAW`` object carries its
+parameter names and constraints, support, ``log_pdf``/``cdf``/``ccdf``,
+sampler, MLE and a ``logdensity_fn`` builder for NumPyro/blackjax.
+:mod:`htsr.models.registry` lists them by name; the fitters, the bootstrap,
+``compare`` and the Bayesian models all call these, so each density exists
+exactly once.
 """
 
-from . import powerlaw
+from . import bounded, cutoff, exponential, lognormal, powerlaw, stretched
+from .law import Constraint, Law, TailMLE
+from .registry import ALIASES, ALTERNATIVES, LAWS, NESTED_PAIRS, get, is_nested
 
-__all__ = ["powerlaw"]
-
-from . import bounded  # noqa: E402
-
-__all__ += ["bounded"]
-
-from . import cutoff, exponential, lognormal, stretched  # noqa: E402
-
-__all__ += ["exponential", "stretched", "lognormal", "cutoff"]
+__all__ = ["Law", "Constraint", "TailMLE", "LAWS", "ALIASES", "NESTED_PAIRS", "ALTERNATIVES", "get",
+           "is_nested", "powerlaw", "bounded", "exponential", "stretched", "lognormal", "cutoff"]

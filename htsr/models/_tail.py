@@ -1,6 +1,6 @@
 """Machinery shared by the alternative tail laws (exponential, stretched, lognormal, cutoff).
 
-A tail law is described by a :class:`Law`: an *unnormalised* log shape
+A tail law is described by a :class:`Shape`: an *unnormalised* log shape
 ``log_f(x)`` on ``x >= xmin`` and the log of its tail integral
 ``log_tail(x) = log int_x^inf f(t) dt``, both written in the law's optimisation
 coordinates ``eta`` (chosen so the MLE is well conditioned and, where the law is
@@ -56,10 +56,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _jax
+from ..roots import bisect_integers, bisect_log, widen
+from ..special import em_first_order
+from .law import TailMLE, uniform_open
 
 __all__ = [
     "DISCRETE_TERMS",
-    "Law",
+    "Shape",
     "TailMLE",
     "fit_one",
     "log_ccdf",
@@ -77,7 +80,7 @@ __all__ = [
 DISCRETE_TERMS = 256
 
 
-class Law(NamedTuple):
+class Shape(NamedTuple):
     """A tail law, in optimisation coordinates ``eta`` (shape (k,)).
 
     Attributes
@@ -111,29 +114,6 @@ class Law(NamedTuple):
     edge: tuple | None = None
 
 
-class TailMLE(NamedTuple):
-    """Maximum-likelihood fits of a batch of tails (leading axis B).
-
-    Attributes
-    ----------
-    params : (B, k) reported parameters
-    se : (B, k) standard errors from the observed Fisher information (NaN if unavailable)
-    loglik : (B,) maximised log-likelihood of the tail
-    converged : (B,) bool, the iteration met its tolerance
-    at_boundary : (B, k) bool, the optimisation coordinate ended on its box
-    n_iter : (B,) iterations used
-    pointwise : (B, P) log-likelihood of each (padded) observation at the MLE; padding is 0
-    """
-
-    params: jax.Array
-    se: jax.Array
-    loglik: jax.Array
-    converged: jax.Array
-    at_boundary: jax.Array
-    n_iter: jax.Array
-    pointwise: jax.Array
-
-
 # --------------------------------------------------------------------- normalisation
 def log_norm_discrete(law, eta, xmin, scale, q):
     """``log sum_{k >= q} f(k)`` for integer ``q >= xmin`` (broadcast over q)."""
@@ -145,8 +125,8 @@ def log_norm_discrete(law, eta, xmin, scale, q):
     N = q + DISCRETE_TERMS
     lfN, g1 = jax.jvp(lambda t: law.log_f(t, eta, xmin, scale), (N,), (jnp.ones_like(N),))
     integral = law.log_tail(N, eta, xmin, scale)
-    # Euler-Maclaurin: sum_{k>=N} f(k) = int_N^inf f + f(N)/2 - f'(N)/12 + O(f^(3)(N)/720)
-    ratio = jnp.exp(jnp.minimum(lfN - integral, 700.0)) * (0.5 - g1 / 12.0)
+    # Euler-Maclaurin: sum_{k>=N} f(k) = int_N^inf f + f(N) (1/2 - f'(N)/(12 f(N))) + O(f^(3)(N)/720)
+    ratio = jnp.exp(jnp.minimum(lfN - integral, 700.0)) * (0.5 + em_first_order(g1))
     tail = integral + jnp.log1p(jnp.maximum(ratio, -1.0 + 1e-16))
     return jnp.logaddexp(head, tail)
 
@@ -298,8 +278,7 @@ def sample_by_inversion(law, key, eta, xmin, scale, shape, discrete: bool):
     Continuous: bisection on ``log x`` down to the last bit.  Discrete:
     the exact smallest integer ``x`` with ``P(X >= x + 1) < U``.
     """
-    u = jax.random.uniform(key, shape, minval=jnp.finfo(jnp.float64).tiny, maxval=1.0)
-    logu = jnp.log(u)
+    logu = jnp.log(uniform_open(key, shape))
     xmin = jnp.asarray(xmin, dtype=jnp.float64)
 
     if discrete:
@@ -308,49 +287,16 @@ def sample_by_inversion(law, key, eta, xmin, scale, shape, discrete: bool):
         def above(t):  # True where P(X >= t + 1) >= U, i.e. the answer is > t
             return log_norm_discrete(law, eta, xmin, scale, t + 1.0) - lz0 >= logu
 
-        lo = jnp.full(shape, xmin - 1.0)
-        hi = jnp.full(shape, xmin + 1.0)
-    else:
-        lt0 = law.log_tail(xmin, eta, xmin, scale)
+        hi = widen(above, jnp.full(shape, xmin + 1.0))
+        return bisect_integers(above, jnp.full(shape, xmin - 1.0), hi)
 
-        def above(t):  # True where P(X >= t) >= U
-            return law.log_tail(t, eta, xmin, scale) - lt0 >= logu
+    lt0 = law.log_tail(xmin, eta, xmin, scale)
 
-        lo = jnp.full(shape, xmin)
-        hi = jnp.full(shape, 2.0 * xmin)
+    def above_c(t):  # True where P(X >= t) >= U
+        return law.log_tail(t, eta, xmin, scale) - lt0 >= logu
 
-    def widen(carry):
-        hi, _ = carry
-        bad = above(hi)
-        return jnp.where(bad, hi * 4.0, hi), jnp.any(bad)
-
-    hi, _ = jax.lax.while_loop(lambda c: c[1], widen, (hi, jnp.asarray(True)))
-
-    if discrete:
-
-        def bisect(carry):
-            lo, hi = carry
-            mid = jnp.floor((lo + hi) / 2.0)
-            up = above(mid)
-            return jnp.where(up, mid, lo), jnp.where(up, hi, mid)
-
-        lo, hi = jax.lax.while_loop(lambda c: jnp.any(c[1] - c[0] > 1.0), bisect, (lo, hi))
-        return hi
-
-    llo, lhi = jnp.log(lo), jnp.log(hi)
-
-    def wide(carry):
-        llo, lhi, it = carry
-        return jnp.any(lhi - llo > 4e-16 * jnp.maximum(1.0, jnp.abs(llo))) & (it < _BISECT_STEPS)
-
-    def bisect_c(carry):
-        llo, lhi, it = carry
-        mid = 0.5 * (llo + lhi)
-        up = above(jnp.exp(mid))
-        return jnp.where(up, mid, llo), jnp.where(up, lhi, mid), it + 1
-
-    llo, lhi, _ = jax.lax.while_loop(wide, bisect_c, (llo, lhi, 0))
-    return jnp.exp(0.5 * (llo + lhi))
+    hi = widen(above_c, jnp.full(shape, 2.0 * xmin))
+    return bisect_log(above_c, jnp.full(shape, xmin), hi, max_steps=_BISECT_STEPS)
 
 
 # --------------------------------------------------------------------- batch front end
@@ -378,14 +324,9 @@ def mle_padded(law, x, counts, xmin, *, discrete: bool = False) -> TailMLE:
     -------
     TailMLE of NumPy arrays.  No validation: this is the kernel-level entry point.
     """
-    x = np.asarray(x, dtype=np.float64)
     counts = np.asarray(counts, dtype=np.int64)
     xmin = np.broadcast_to(np.asarray(xmin, dtype=np.float64), counts.shape)
-    P = _jax.bucket(x.shape[1])
-    if P != x.shape[1]:
-        x = np.concatenate([x, np.repeat(x[:, :1], P - x.shape[1], axis=1)], axis=1)
-    rows = np.arange(x.shape[0])
-    x = np.where(np.arange(P)[None, :] < counts[:, None], x, x[rows, 0][:, None])
+    x = _jax.pad_batch(x, counts, fill="first")
     with _jax.x64():
         out = _batch_fitter(law, bool(discrete))(x, counts, xmin)
         return TailMLE(*(np.asarray(a) for a in out))

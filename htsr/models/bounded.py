@@ -38,10 +38,8 @@ Fisher information ``n Var_alpha[ln X]``.
 
 The finite power sum
 --------------------
-``S(s; a, b)`` is evaluated for any real ``s`` by :func:`log_power_sum`: 16
-explicit terms at each end and the Euler-Maclaurin formula (integral, end
-corrections and eight Bernoulli terms) in between.  Its relative error is
-below 1e-13 for ``|s| <= 200`` (checked against mpmath in the tests).  The
+``S(s; a, b)`` is :func:`htsr.special.log_power_sum`, for any real ``s`` (the
+Euler-Maclaurin formula shared with the Hurwitz zeta function).  The
 discrete MLE searches ``alpha`` in ``[ALPHA_MIN_DISCRETE, ALPHA_MAX_DISCRETE]``.
 
 All functions are pure, jit-able and broadcast over their arguments.
@@ -49,12 +47,19 @@ All functions are pure, jit-able and broadcast over their arguments.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from ..special import _BERNOULLI, _N_DIRECT
+from ..special import log_power_sum, phi
+from ..roots import bisect_integers, bracketed_newton
+from .law import REAL, Law, TailMLE, uniform_open
 
 __all__ = [
+    "LAW",
+    "mle",
     "log_pdf",
     "cdf",
     "ccdf",
@@ -81,14 +86,6 @@ _SMALL_U = 1e-2  # below this |u| the series of m, v and phi are used
 def _safe(u):
     """u away from zero (for the branch that is not taken near 0)."""
     return jnp.where(jnp.abs(u) < _SMALL_U, _SMALL_U, u)
-
-
-def _phi(u):
-    """``log(u / (1 - e^-u))``, smooth for every real u (0 at u = 0)."""
-    a = jnp.abs(_safe(u))
-    big = jnp.log(a) - jnp.log(-jnp.expm1(-a)) + jnp.minimum(u, 0.0)
-    small = u / 2.0 - u * u / 24.0 + u**4 / 2880.0
-    return jnp.where(jnp.abs(u) < _SMALL_U, small, big)
 
 
 def _m(u):
@@ -120,58 +117,6 @@ def _cdf_t(t, lam, r):
     return jnp.clip(jnp.where(tiny, series, g), 0.0, 1.0)
 
 
-# ------------------------------------------------------------ finite power sum
-def _em_middle(s, a, b, scale):
-    """Euler-Maclaurin estimate of ``sum_{k=a}^{b} k^-s / e^scale`` (needs b >= a)."""
-    la, lb = jnp.log(a), jnp.log(b)
-    w = (1.0 - s) * (lb - la)
-    # integral: a^(1-s) ln(b/a) (e^w - 1)/w, with log((e^w - 1)/w) = w - phi(w)
-    lnratio = lb - la
-    integral = jnp.where(
-        lnratio > 0,
-        jnp.exp((1.0 - s) * la + jnp.log(jnp.where(lnratio > 0, lnratio, 1.0)) + w - _phi(w) - scale),
-        0.0,
-    )
-    ends = 0.5 * (jnp.exp(-s * la - scale) + jnp.exp(-s * lb - scale))
-    corr = jnp.zeros_like(integral)
-    poch = s
-    for j, c in enumerate(_BERNOULLI):
-        p = 2 * j + 1
-        corr = corr + c * poch * (jnp.exp((-s - p) * la - scale) - jnp.exp((-s - p) * lb - scale))
-        poch = poch * (s + p) * (s + p + 1)
-    return integral + ends + corr
-
-
-def log_power_sum(s, a, b):
-    """``log sum_{k=a}^{b} k^-s`` for integers ``1 <= a``, any real ``s``; ``-inf`` if ``a > b``.
-
-    Sixteen explicit terms at each end and the Euler-Maclaurin formula in
-    between; everything is scaled by the largest term, so large ``|s|`` and
-    wide ranges neither overflow nor underflow.  Differentiable in ``s``.
-    """
-    s, a, b = jnp.broadcast_arrays(*(jnp.asarray(v, dtype=jnp.float64) for v in (s, a, b)))
-    empty = a > b
-    b_ = jnp.where(empty, a, b)
-    scale = jnp.maximum(-s * jnp.log(a), -s * jnp.log(b_))
-    k = jnp.arange(_N_DIRECT, dtype=jnp.float64)
-    head_x = a[..., None] + k
-    head = jnp.sum(
-        jnp.where(head_x <= b_[..., None], jnp.exp(-s[..., None] * jnp.log(head_x) - scale[..., None]), 0.0),
-        axis=-1,
-    )
-    tail_x = b_[..., None] - k
-    tail_ok = tail_x >= (a + _N_DIRECT)[..., None]
-    tail = jnp.sum(
-        jnp.where(tail_ok, jnp.exp(-s[..., None] * jnp.log(jnp.where(tail_ok, tail_x, 1.0)) - scale[..., None]), 0.0),
-        axis=-1,
-    )
-    lo, hi = a + _N_DIRECT, b_ - _N_DIRECT
-    has_mid = hi >= lo
-    mid = _em_middle(s, lo, jnp.where(has_mid, hi, lo), scale)
-    total = head + tail + jnp.where(has_mid, mid, 0.0)
-    return jnp.where(empty, -jnp.inf, scale + jnp.log(total))
-
-
 def discrete_moments(alpha, xmin, xmax):
     """``log S``, ``E[ln X]`` and ``Var[ln X]`` of the discrete bounded law."""
     alpha = jnp.asarray(alpha, dtype=jnp.float64)
@@ -194,7 +139,7 @@ def log_pdf(x, alpha, xmin, xmax, *, discrete: bool = False):
         return -alpha * jnp.log(x) - log_power_sum(alpha, xmin, xmax)
     r = jnp.log(xmax / xmin)
     lam = alpha - 1.0
-    return -jnp.log(x) - lam * jnp.log(x / xmin) + _phi(lam * r) - jnp.log(r)
+    return -jnp.log(x) - lam * jnp.log(x / xmin) + phi(lam * r) - jnp.log(r)
 
 
 def cdf(x, alpha, xmin, xmax, *, discrete: bool = False):
@@ -225,7 +170,7 @@ def sample(key, alpha, xmin, xmax, shape=(), *, discrete: bool = False):
     ``P(X <= k) >= U``, by bisection on ``[xmin, xmax]`` with the finite power
     sum (exact, no continuous approximation).
     """
-    u = jax.random.uniform(key, shape, minval=jnp.finfo(jnp.float64).tiny, maxval=1.0)
+    u = uniform_open(key, shape)
     alpha = jnp.asarray(alpha, dtype=jnp.float64)
     if not discrete:
         r = jnp.log(xmax / xmin)
@@ -246,14 +191,7 @@ def sample(key, alpha, xmin, xmax, shape=(), *, discrete: bool = False):
     def above(k):
         return log_power_sum(a, k + 1.0, xmax) - ls0 > logv
 
-    def bisect(carry):
-        lo, hi = carry
-        mid = jnp.floor((lo + hi) / 2.0)
-        go_up = above(mid)
-        return jnp.where(go_up, mid, lo), jnp.where(go_up, hi, mid)
-
-    lo, hi = jax.lax.while_loop(lambda c: jnp.any(c[1] - c[0] > 1.0), bisect, (xmin - 1.0, xmax))
-    return hi
+    return bisect_integers(above, xmin - 1.0, xmax)
 
 
 # ------------------------------------------------------------ maximum likelihood
@@ -266,30 +204,10 @@ def _solve_m(y):
     hi = 1.0 / z  # m(u) < 1/u, so m(1/z) < z
     u0 = jnp.clip(1.0 / z - 1.0 / (1.0 - z), lo, hi)
 
-    def cond(c):
-        return jnp.any(~c[3]) & (c[4] < _MAX_STEPS)
+    def score(u):
+        return _m(u) - z, _v(u)  # m decreases, m' = -v
 
-    def step(c):
-        u, lo, hi, done, it = c
-        g = _m(u) - z  # decreasing in u
-        lo_n = jnp.where(g > 0, u, lo)
-        hi_n = jnp.where(g > 0, hi, u)
-        newton = u + g / jnp.maximum(_v(u), 1e-300)
-        inside = (newton > lo_n) & (newton < hi_n)
-        u_n = jnp.where(inside, newton, 0.5 * (lo_n + hi_n))
-        u_n = jnp.where(g == 0, u, u_n)
-        conv = (jnp.abs(u_n - u) <= 1e-15 * jnp.maximum(1.0, jnp.abs(u))) | (g == 0) | (hi_n - lo_n <= 1e-15 * hi_n)
-        keep = done
-        return (
-            jnp.where(keep, u, u_n),
-            jnp.where(keep, lo, lo_n),
-            jnp.where(keep, hi, hi_n),
-            done | conv,
-            it + 1,
-        )
-
-    done0 = jnp.zeros(z.shape, dtype=bool)
-    u, *_ = jax.lax.while_loop(cond, step, (u0, lo, hi, done0, 0))
+    u = bracketed_newton(score, u0, lo, hi, rtol=1e-15, width_rtol=1e-15, max_steps=_MAX_STEPS).x
     return jnp.where(flip, -u, u)
 
 
@@ -333,34 +251,13 @@ def discrete_mle(mean_log_x, xmin, xmax):
     lo0, hi0 = jnp.log(xmin - 0.5), jnp.log(xmax + 0.5)
     y = jnp.clip((mean_log_x - lo0) / (hi0 - lo0), 1e-12, 1.0 - 1e-12)
     a0 = jnp.clip(1.0 + _solve_m(y) / (hi0 - lo0), ALPHA_MIN_DISCRETE, ALPHA_MAX_DISCRETE)
-    lo = jnp.full_like(xmin, ALPHA_MIN_DISCRETE)
-    hi = jnp.full_like(xmin, ALPHA_MAX_DISCRETE)
 
-    def cond(c):
-        return jnp.any(~c[3]) & (c[4] < _MAX_STEPS)
-
-    def step(c):
-        a, lo, hi, done, it = c
+    def score(a):
         _, mean, var = discrete_moments(a, xmin, xmax)
-        g = mean - mean_log_x  # decreasing in a
-        lo_n = jnp.where(g > 0, a, lo)
-        hi_n = jnp.where(g > 0, hi, a)
-        newton = a + g / jnp.maximum(var, 1e-300)
-        inside = (newton > lo_n) & (newton < hi_n)
-        a_n = jnp.where(inside, newton, 0.5 * (lo_n + hi_n))
-        a_n = jnp.where(g == 0, a, a_n)
-        conv = (jnp.abs(a_n - a) <= 1e-14 * jnp.maximum(1.0, jnp.abs(a))) | (g == 0) | (hi_n - lo_n <= 1e-14)
-        return (
-            jnp.where(done, a, a_n),
-            jnp.where(done, lo, lo_n),
-            jnp.where(done, hi, hi_n),
-            done | conv,
-            it + 1,
-        )
+        return mean - mean_log_x, var  # decreasing in a
 
-    done0 = jnp.zeros(xmin.shape, dtype=bool)
-    a, *_ = jax.lax.while_loop(cond, step, (a0, lo, hi, done0, 0))
-    return a
+    return bracketed_newton(score, a0, ALPHA_MIN_DISCRETE, ALPHA_MAX_DISCRETE, rtol=1e-14,
+                            width_atol=1e-14, max_steps=_MAX_STEPS).x
 
 
 def discrete_sigma(alpha, xmin, xmax, n):
@@ -391,10 +288,60 @@ log_pdf = jax.jit(log_pdf, static_argnames=("discrete",))
 cdf = jax.jit(cdf, static_argnames=("discrete",))
 ccdf = jax.jit(ccdf, static_argnames=("discrete",))
 sample = jax.jit(sample, static_argnames=("shape", "discrete"))
-log_power_sum = jax.jit(log_power_sum)
 discrete_moments = jax.jit(discrete_moments)
 continuous_mle = jax.jit(continuous_mle)
 continuous_sigma = jax.jit(continuous_sigma)
 discrete_mle = jax.jit(discrete_mle)
 discrete_sigma = jax.jit(discrete_sigma)
 continuous_bias = jax.jit(continuous_bias)
+
+
+# ------------------------------------------------------------------ batch MLE and the law
+
+@functools.cache
+def _mle_kernel(discrete: bool):
+    def one(x, n, xmin, xmax):
+        mask = jnp.arange(x.shape[0]) < n
+        nf = n.astype(jnp.float64)
+        if discrete:
+            mean = jnp.sum(jnp.where(mask, jnp.log(x), 0.0)) / nf
+            alpha = discrete_mle(mean, xmin, xmax)
+            se = discrete_sigma(alpha, xmin, xmax, nf)
+        else:
+            r = jnp.log(xmax / xmin)
+            mlr = jnp.sum(jnp.where(mask, jnp.log(x / xmin), 0.0)) / nf
+            alpha = continuous_mle(jnp.clip(mlr, 1e-300, r * (1 - 1e-15)), r)
+            se = continuous_sigma(alpha, r, nf)
+        lp = jnp.where(mask, log_pdf(x, alpha, xmin, xmax, discrete=discrete), 0.0)
+        return TailMLE(alpha[None], se[None], jnp.sum(lp), jnp.asarray(True), jnp.zeros(1, bool),
+                       jnp.asarray(0), lp)
+
+    return jax.jit(jax.vmap(one))
+
+
+def mle(x, counts, xmin, xmax, *, discrete: bool = False) -> TailMLE:
+    """The bounded power-law MLE of a batch of padded tails on ``[xmin[b], xmax[b]]``."""
+    from .. import _jax
+
+    counts = np.asarray(counts, dtype=np.int64)
+    xmin = np.broadcast_to(np.asarray(xmin, dtype=np.float64), counts.shape)
+    xmax = np.broadcast_to(np.asarray(xmax, dtype=np.float64), counts.shape)
+    X = _jax.pad_batch(x, counts, fill="first")
+    with _jax.x64():
+        out = _mle_kernel(bool(discrete))(X, counts, xmin, xmax)
+        return TailMLE(*(np.asarray(a) for a in out))
+
+
+#: The bounded power law through the common interface (:class:`htsr.models.law.Law`).
+LAW = Law(
+    name="bounded_power_law",
+    param_names=("alpha",),
+    constraints=(REAL,),
+    raw_log_pdf=log_pdf,
+    raw_cdf=cdf,
+    raw_ccdf=ccdf,
+    raw_sample=sample,
+    raw_mle=mle,
+    bounded=True,
+    title="bounded power law",
+)

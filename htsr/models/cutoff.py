@@ -36,7 +36,8 @@ import jax.numpy as jnp
 
 from ..special import log_expint
 from . import _tail
-from ._tail import Law
+from ._tail import Shape
+from .law import POSITIVE, REAL, Law
 
 __all__ = ["LAW", "ccdf", "cdf", "log_pdf", "mle", "sample"]
 
@@ -74,7 +75,7 @@ def _from_params(p, xmin, scale):
     return jnp.stack([p[0], p[1] * xmin])
 
 
-LAW = Law(
+SHAPE = Shape(
     name="power_law_cutoff",
     param_names=("alpha", "lam"),
     log_f=_log_f,
@@ -90,29 +91,43 @@ LAW = Law(
 
 def log_pdf(x, alpha, lam, xmin, *, discrete: bool = False):
     """Log density (or log mass) at ``x >= xmin``."""
-    eta = _tail.params_to_eta(LAW, (alpha, lam), xmin)
-    return _tail.log_pdf(LAW, jnp.asarray(x), eta, xmin, 1.0, discrete)
+    eta = _tail.params_to_eta(SHAPE, (alpha, lam), xmin)
+    return _tail.log_pdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete)
 
 
 def ccdf(x, alpha, lam, xmin, *, discrete: bool = False):
     """``P(X >= x)`` for ``x >= xmin``."""
-    eta = _tail.params_to_eta(LAW, (alpha, lam), xmin)
-    return jnp.exp(_tail.log_ccdf(LAW, jnp.asarray(x), eta, xmin, 1.0, discrete))
+    eta = _tail.params_to_eta(SHAPE, (alpha, lam), xmin)
+    return jnp.exp(_tail.log_ccdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete))
 
 
 def cdf(x, alpha, lam, xmin, *, discrete: bool = False):
     """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    eta = _tail.params_to_eta(LAW, (alpha, lam), xmin)
+    eta = _tail.params_to_eta(SHAPE, (alpha, lam), xmin)
     x = jnp.asarray(x)
-    return -jnp.expm1(_tail.log_ccdf(LAW, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
+    return -jnp.expm1(_tail.log_ccdf(SHAPE, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
 
 
 def sample(key, alpha, lam, xmin, shape=(), *, discrete: bool = False):
     """Draws by exact inversion of the CCDF (bisection; :func:`htsr.models._tail.sample_by_inversion`)."""
-    eta = _tail.params_to_eta(LAW, (alpha, lam), xmin)
-    return _tail.sample_by_inversion(LAW, key, eta, xmin, 1.0, shape, discrete)
+    eta = _tail.params_to_eta(SHAPE, (alpha, lam), xmin)
+    return _tail.sample_by_inversion(SHAPE, key, eta, xmin, 1.0, shape, discrete)
 
 
 def mle(x, counts, xmin, *, discrete: bool = False) -> _tail.TailMLE:
     """Fit a batch of padded tails (see :func:`htsr.models._tail.mle_padded`)."""
-    return _tail.mle_padded(LAW, x, counts, xmin, discrete=discrete)
+    return _tail.mle_padded(SHAPE, x, counts, xmin, discrete=discrete)
+
+
+#: The law through the common interface (:class:`htsr.models.law.Law`).
+LAW = Law(
+    name="power_law_cutoff",
+    param_names=SHAPE.param_names,
+    constraints=(REAL, POSITIVE),
+    raw_log_pdf=log_pdf,
+    raw_cdf=cdf,
+    raw_ccdf=ccdf,
+    raw_sample=sample,
+    raw_mle=mle,
+    title="power law with exponential cutoff",
+)

@@ -23,7 +23,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from . import _tail
-from ._tail import Law
+from ._tail import Shape
+from .law import POSITIVE, Law, uniform_open
 
 __all__ = ["LAW", "ccdf", "cdf", "log_pdf", "mle", "sample"]
 
@@ -61,7 +62,7 @@ def _from_params(p, xmin, scale):
     return jnp.log(p[0] * xmin)[None]
 
 
-LAW = Law(
+SHAPE = Shape(
     name="exponential",
     param_names=("lam",),
     log_f=_log_f,
@@ -77,31 +78,43 @@ LAW = Law(
 
 def log_pdf(x, lam, xmin, *, discrete: bool = False):
     """Log density (or log mass) at ``x >= xmin``."""
-    return _tail.log_pdf(LAW, jnp.asarray(x), _tail.params_to_eta(LAW, (lam,), xmin), xmin, 1.0, discrete)
+    return _tail.log_pdf(SHAPE, jnp.asarray(x), _tail.params_to_eta(SHAPE, (lam,), xmin), xmin, 1.0, discrete)
 
 
 def ccdf(x, lam, xmin, *, discrete: bool = False):
     """``P(X >= x)`` for ``x >= xmin``."""
-    eta = _tail.params_to_eta(LAW, (lam,), xmin)
-    return jnp.exp(_tail.log_ccdf(LAW, jnp.asarray(x), eta, xmin, 1.0, discrete))
+    eta = _tail.params_to_eta(SHAPE, (lam,), xmin)
+    return jnp.exp(_tail.log_ccdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete))
 
 
 def cdf(x, lam, xmin, *, discrete: bool = False):
     """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    eta = _tail.params_to_eta(LAW, (lam,), xmin)
+    eta = _tail.params_to_eta(SHAPE, (lam,), xmin)
     x = jnp.asarray(x)
-    return -jnp.expm1(_tail.log_ccdf(LAW, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
+    return -jnp.expm1(_tail.log_ccdf(SHAPE, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
 
 
 def sample(key, lam, xmin, shape=(), *, discrete: bool = False):
     """Exact draws by inversion: ``xmin - log(U)/lam``; discrete: ``xmin + floor(-log(U)/lam)``."""
-    import jax
-
-    u = jax.random.uniform(key, shape, minval=jnp.finfo(jnp.float64).tiny, maxval=1.0)
+    u = uniform_open(key, shape)
     t = -jnp.log(u) / lam
     return xmin + jnp.floor(t) if discrete else xmin + t
 
 
 def mle(x, counts, xmin, *, discrete: bool = False) -> _tail.TailMLE:
     """Fit a batch of padded tails (see :func:`htsr.models._tail.mle_padded`)."""
-    return _tail.mle_padded(LAW, x, counts, xmin, discrete=discrete)
+    return _tail.mle_padded(SHAPE, x, counts, xmin, discrete=discrete)
+
+
+#: The law through the common interface (:class:`htsr.models.law.Law`).
+LAW = Law(
+    name="exponential",
+    param_names=SHAPE.param_names,
+    constraints=(POSITIVE,),
+    raw_log_pdf=log_pdf,
+    raw_cdf=cdf,
+    raw_ccdf=ccdf,
+    raw_sample=sample,
+    raw_mle=mle,
+    title="exponential",
+)

@@ -35,7 +35,8 @@ import jax.numpy as jnp
 
 from ..special import log_gauss_laplace
 from . import _tail
-from ._tail import Law
+from ._tail import Shape
+from .law import POSITIVE, REAL, Law, uniform_open
 
 __all__ = ["LAW", "ccdf", "cdf", "log_pdf", "mle", "sample"]
 
@@ -78,7 +79,7 @@ def _from_params(p, xmin, scale):
     return jnp.stack([m_v / (sig_v * sig_v), -0.5 / (sig_v * sig_v)])
 
 
-LAW = Law(
+SHAPE = Shape(
     name="lognormal",
     param_names=("mu", "sigma"),
     log_f=_log_f,
@@ -94,29 +95,29 @@ LAW = Law(
 
 def log_pdf(x, mu, sigma, xmin, *, discrete: bool = False):
     """Log density (or log mass) at ``x >= xmin``."""
-    eta = _tail.params_to_eta(LAW, (mu, sigma), xmin)
-    return _tail.log_pdf(LAW, jnp.asarray(x), eta, xmin, 1.0, discrete)
+    eta = _tail.params_to_eta(SHAPE, (mu, sigma), xmin)
+    return _tail.log_pdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete)
 
 
 def ccdf(x, mu, sigma, xmin, *, discrete: bool = False):
     """``P(X >= x)`` for ``x >= xmin``."""
-    eta = _tail.params_to_eta(LAW, (mu, sigma), xmin)
-    return jnp.exp(_tail.log_ccdf(LAW, jnp.asarray(x), eta, xmin, 1.0, discrete))
+    eta = _tail.params_to_eta(SHAPE, (mu, sigma), xmin)
+    return jnp.exp(_tail.log_ccdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete))
 
 
 def cdf(x, mu, sigma, xmin, *, discrete: bool = False):
     """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    eta = _tail.params_to_eta(LAW, (mu, sigma), xmin)
+    eta = _tail.params_to_eta(SHAPE, (mu, sigma), xmin)
     x = jnp.asarray(x)
-    return -jnp.expm1(_tail.log_ccdf(LAW, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
+    return -jnp.expm1(_tail.log_ccdf(SHAPE, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
 
 
 def sample(key, mu, sigma, xmin, shape=(), *, discrete: bool = False):
     """Draws by inversion of the tail CCDF (continuous: ``ndtri``; discrete: exact search)."""
     if discrete:
-        eta = _tail.params_to_eta(LAW, (mu, sigma), xmin)
-        return _tail.sample_by_inversion(LAW, key, eta, xmin, 1.0, shape, True)
-    u = jax.random.uniform(key, shape, minval=jnp.finfo(jnp.float64).tiny, maxval=1.0)
+        eta = _tail.params_to_eta(SHAPE, (mu, sigma), xmin)
+        return _tail.sample_by_inversion(SHAPE, key, eta, xmin, 1.0, shape, True)
+    u = uniform_open(key, shape)
     # P(X >= x) = Phi(-z(x)) / Phi(-z0), z = (ln x - mu) / sigma
     z0 = (jnp.log(xmin) - mu) / sigma
     log_p = jnp.log(u) + jax.scipy.special.log_ndtr(-z0)
@@ -125,4 +126,18 @@ def sample(key, mu, sigma, xmin, shape=(), *, discrete: bool = False):
 
 def mle(x, counts, xmin, *, discrete: bool = False) -> _tail.TailMLE:
     """Fit a batch of padded tails (see :func:`htsr.models._tail.mle_padded`)."""
-    return _tail.mle_padded(LAW, x, counts, xmin, discrete=discrete)
+    return _tail.mle_padded(SHAPE, x, counts, xmin, discrete=discrete)
+
+
+#: The law through the common interface (:class:`htsr.models.law.Law`).
+LAW = Law(
+    name="lognormal",
+    param_names=SHAPE.param_names,
+    constraints=(REAL, POSITIVE),
+    raw_log_pdf=log_pdf,
+    raw_cdf=cdf,
+    raw_ccdf=ccdf,
+    raw_sample=sample,
+    raw_mle=mle,
+    title="lognormal",
+)

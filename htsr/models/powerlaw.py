@@ -33,12 +33,19 @@ All functions are pure, jit-able and broadcast over their arguments.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..special import log_hurwitz_zeta, log_zeta_moments
+from ..roots import bisect_integers, bracketed_newton, widen
+from .law import GREATER_THAN_ONE, Law, TailMLE, uniform_open
 
 __all__ = [
+    "LAW",
+    "mle",
     "log_pdf",
     "cdf",
     "ccdf",
@@ -97,8 +104,9 @@ def sample(key, alpha, xmin, shape=(), *, discrete: bool = False):
     al. 2009, Appendix D, without the approximation error).  Draws are capped
     at :data:`X_MAX` (only reachable for alpha very close to 1).
     """
-    u = jax.random.uniform(key, shape, minval=jnp.finfo(jnp.float64).tiny, maxval=1.0)
-    cont = jnp.minimum(xmin * jnp.exp(-jnp.log(u) / (alpha - 1.0)), X_MAX)
+    u = uniform_open(key, shape)
+    cap = min(X_MAX, float(jnp.finfo(u.dtype).max))  # float32: its own largest value
+    cont = jnp.minimum(xmin * jnp.exp(-jnp.log(u) / (alpha - 1.0)), cap)
     if not discrete:
         return cont
     lz0 = log_hurwitz_zeta(alpha, xmin)
@@ -107,31 +115,12 @@ def sample(key, alpha, xmin, shape=(), *, discrete: bool = False):
     def above(x):  # True where P(X >= x + 1) >= U, i.e. the answer is > x
         return log_hurwitz_zeta(alpha, x + 1.0) - lz0 >= logu
 
-    # bracket [lo, hi] with the answer in (lo, hi], hi <= X_MAX
-    guess = jnp.clip(jnp.floor((xmin - 0.5) * jnp.exp(-logu / (alpha - 1.0)) + 0.5), xmin, X_MAX / 4)
+    # bracket (lo, hi] around the continuous approximation, hi <= X_MAX
+    guess = jnp.clip(jnp.floor((xmin - 0.5) * jnp.exp(-logu / (alpha - 1.0)) + 0.5), xmin, cap / 4)
     lo = jnp.maximum(xmin - 1.0, jnp.floor(guess / 2.0) - 1.0)
-    hi = jnp.maximum(guess * 2.0 + 1.0, xmin)
     lo = jnp.where(above(lo), lo, xmin - 1.0)
-
-    def widen(hi):
-        return jnp.where(above(hi) & (hi < X_MAX), jnp.minimum(hi * 4.0, X_MAX), hi)
-
-    hi = jax.lax.while_loop(lambda h: jnp.any(above(h) & (h < X_MAX)), widen, hi)
-
-    def bisect(carry):
-        lo, hi, i = carry
-        mid = jnp.floor((lo + hi) / 2.0)
-        go_up = above(mid)
-        return jnp.where(go_up, mid, lo), jnp.where(go_up, hi, mid), i + 1
-
-    def unresolved(carry):
-        lo, hi, i = carry
-        mid = jnp.floor((lo + hi) / 2.0)
-        # stop at one unit, or where float64 cannot split [lo, hi] any further
-        return (i < _MAX_BISECT) & jnp.any((hi - lo > 1.0) & (mid > lo) & (mid < hi))
-
-    lo, hi, _ = jax.lax.while_loop(unresolved, bisect, (lo, hi, 0))
-    return hi
+    hi = widen(above, jnp.maximum(guess * 2.0 + 1.0, xmin), cap=cap)
+    return bisect_integers(above, lo, hi, max_steps=_MAX_BISECT)
 
 
 def continuous_mle(sum_log_ratio, n, *, unbiased: bool = False):
@@ -171,23 +160,14 @@ def discrete_mle(mean_log_x, xmin, alpha0=None):
     if alpha0 is None:
         excess = jnp.maximum(mean_log_x - jnp.log(xmin - 0.5), 1e-12)
         alpha0 = 1.0 + 1.0 / excess
-    lo = jnp.full_like(xmin, 1.0 + 1e-12)
-    hi = jnp.full_like(xmin, ALPHA_MAX_DISCRETE)
-    a = jnp.clip(alpha0, 1.0 + 1e-6, ALPHA_MAX_DISCRETE)
+    a0 = jnp.clip(alpha0, 1.0 + 1e-6, ALPHA_MAX_DISCRETE)
 
-    def step(_, carry):
-        a, lo, hi = carry
+    def score(a):
         _, mean, var = log_zeta_moments(a, xmin)
-        g = mean - mean_log_x  # decreasing in a
-        lo = jnp.where(g > 0, a, lo)
-        hi = jnp.where(g > 0, hi, a)
-        newton = a + g / jnp.maximum(var, 1e-300)
-        inside = (newton > lo) & (newton < hi)
-        a_next = jnp.where(inside, newton, 0.5 * (lo + hi))
-        return a_next, lo, hi
+        return mean - mean_log_x, var  # decreasing in a, slope Var[ln X]
 
-    a, lo, hi = jax.lax.fori_loop(0, _NEWTON_STEPS, step, (a, lo, hi))
-    return a
+    return bracketed_newton(score, a0, 1.0 + 1e-12, ALPHA_MAX_DISCRETE, rtol=1e-15,
+                            max_steps=_NEWTON_STEPS).x
 
 
 PLFIT_ALPHA_GRID = tuple(round(1.5 + 0.01 * k, 2) for k in range(201))
@@ -230,3 +210,60 @@ def discrete_sigma(alpha, xmin, n):
     """Standard error ``1 / sqrt(n * Var_alpha[ln X])`` of the discrete MLE."""
     _, _, var = log_zeta_moments(alpha, xmin)
     return 1.0 / jnp.sqrt(n * var)
+
+
+# ------------------------------------------------------------------ batch MLE and the law
+
+@functools.cache
+def _mle_kernel(discrete: bool, unbiased: bool, grid: tuple | None):
+    def one(x, n, xmin):
+        mask = jnp.arange(x.shape[0]) < n
+        nf = n.astype(jnp.float64)
+        if discrete:
+            mean = jnp.sum(jnp.where(mask, jnp.log(x), 0.0)) / nf
+            alpha = discrete_mle(mean, xmin)
+            if grid is not None:
+                alpha = discrete_grid_mle(alpha, mean, xmin, jnp.asarray(grid))
+            se = discrete_sigma(alpha, xmin, nf)
+        else:
+            alpha = continuous_mle(jnp.sum(jnp.where(mask, jnp.log(x / xmin), 0.0)), nf, unbiased=unbiased)
+            se = continuous_sigma(alpha, nf)
+        lp = jnp.where(mask, log_pdf(x, alpha, xmin, discrete=discrete), 0.0)
+        return TailMLE(alpha[None], se[None], jnp.sum(lp), jnp.asarray(True), jnp.zeros(1, bool),
+                       jnp.asarray(0), lp)
+
+    return jax.jit(jax.vmap(one))
+
+
+def mle(x, counts, xmin, *, discrete: bool = False, estimator: str = "mle", alpha_grid=None) -> TailMLE:
+    """The power-law MLE of a batch of padded tails: the one final-alpha fit of htsr.
+
+    ``x`` (B, P) holds tail ``b`` (every value ``>= xmin[b]``) in its first
+    ``counts[b]`` entries.  Continuous: ``1 + n / sum ln(x/xmin)`` (``estimator=
+    "unbiased"``: ``1 + (n-1)/sum``); discrete: the exact root of the score
+    equation, or its best point on ``alpha_grid`` (``plfit.m`` compatibility).
+    ``pointwise`` and ``loglik`` are evaluated at the reported alpha.
+    """
+    from .. import _jax
+
+    counts = np.asarray(counts, dtype=np.int64)
+    xmin = np.broadcast_to(np.asarray(xmin, dtype=np.float64), counts.shape)
+    X = _jax.pad_batch(x, counts, fill="first")
+    grid = None if alpha_grid is None else tuple(float(a) for a in alpha_grid)
+    with _jax.x64():
+        out = _mle_kernel(bool(discrete), estimator == "unbiased", grid)(X, counts, xmin)
+        return TailMLE(*(np.asarray(a) for a in out))
+
+
+#: The power law through the common interface (:class:`htsr.models.law.Law`).
+LAW = Law(
+    name="power_law",
+    param_names=("alpha",),
+    constraints=(GREATER_THAN_ONE,),
+    raw_log_pdf=log_pdf,
+    raw_cdf=cdf,
+    raw_ccdf=ccdf,
+    raw_sample=sample,
+    raw_mle=mle,
+    title="power law",
+)

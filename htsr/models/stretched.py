@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 
 from . import _tail
-from ._tail import Law
+from ._tail import Shape
+from .law import POSITIVE, Law, uniform_open
 
 __all__ = ["LAW", "ccdf", "cdf", "log_pdf", "mle", "sample"]
 
@@ -82,7 +82,7 @@ def _from_params(p, xmin, scale):
     return jnp.stack([jnp.log(lam) + beta * jnp.log(xmin), jnp.log(beta)])
 
 
-LAW = Law(
+SHAPE = Shape(
     name="stretched_exponential",
     param_names=("lam", "beta"),
     log_f=_log_f,
@@ -98,29 +98,29 @@ LAW = Law(
 
 def log_pdf(x, lam, beta, xmin, *, discrete: bool = False):
     """Log density (or log mass) at ``x >= xmin``."""
-    eta = _tail.params_to_eta(LAW, (lam, beta), xmin)
-    return _tail.log_pdf(LAW, jnp.asarray(x), eta, xmin, 1.0, discrete)
+    eta = _tail.params_to_eta(SHAPE, (lam, beta), xmin)
+    return _tail.log_pdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete)
 
 
 def ccdf(x, lam, beta, xmin, *, discrete: bool = False):
     """``P(X >= x)`` for ``x >= xmin``."""
-    eta = _tail.params_to_eta(LAW, (lam, beta), xmin)
-    return jnp.exp(_tail.log_ccdf(LAW, jnp.asarray(x), eta, xmin, 1.0, discrete))
+    eta = _tail.params_to_eta(SHAPE, (lam, beta), xmin)
+    return jnp.exp(_tail.log_ccdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete))
 
 
 def cdf(x, lam, beta, xmin, *, discrete: bool = False):
     """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    eta = _tail.params_to_eta(LAW, (lam, beta), xmin)
+    eta = _tail.params_to_eta(SHAPE, (lam, beta), xmin)
     x = jnp.asarray(x)
-    return -jnp.expm1(_tail.log_ccdf(LAW, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
+    return -jnp.expm1(_tail.log_ccdf(SHAPE, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
 
 
 def sample(key, lam, beta, xmin, shape=(), *, discrete: bool = False):
     """Draws by inversion: ``(xmin^beta - log(U)/lam)^(1/beta)``; discrete: exact CCDF inversion."""
     if discrete:
-        eta = _tail.params_to_eta(LAW, (lam, beta), xmin)
-        return _tail.sample_by_inversion(LAW, key, eta, xmin, 1.0, shape, True)
-    u = jax.random.uniform(key, shape, minval=jnp.finfo(jnp.float64).tiny, maxval=1.0)
+        eta = _tail.params_to_eta(SHAPE, (lam, beta), xmin)
+        return _tail.sample_by_inversion(SHAPE, key, eta, xmin, 1.0, shape, True)
+    u = uniform_open(key, shape)
     # x^beta = xmin^beta (1 - log(U) / (lam xmin^beta))
     c = lam * xmin**beta
     return xmin * jnp.exp(jnp.log1p(-jnp.log(u) / c) / beta)
@@ -128,4 +128,18 @@ def sample(key, lam, beta, xmin, shape=(), *, discrete: bool = False):
 
 def mle(x, counts, xmin, *, discrete: bool = False) -> _tail.TailMLE:
     """Fit a batch of padded tails (see :func:`htsr.models._tail.mle_padded`)."""
-    return _tail.mle_padded(LAW, x, counts, xmin, discrete=discrete)
+    return _tail.mle_padded(SHAPE, x, counts, xmin, discrete=discrete)
+
+
+#: The law through the common interface (:class:`htsr.models.law.Law`).
+LAW = Law(
+    name="stretched_exponential",
+    param_names=SHAPE.param_names,
+    constraints=(POSITIVE, POSITIVE),
+    raw_log_pdf=log_pdf,
+    raw_cdf=cdf,
+    raw_ccdf=ccdf,
+    raw_sample=sample,
+    raw_mle=mle,
+    title="stretched exponential",
+)

@@ -2,6 +2,6 @@
 none calls ``plt.show()``."""
 
 from .models import plot_models
-from .powerlaw import plot_ccdf, plot_ks_curve, plot_pdf
+from .powerlaw import empirical_ccdf, log_binned_density, plot_ccdf, plot_ks_curve, plot_pdf
 
-__all__ = ["plot_pdf", "plot_ccdf", "plot_ks_curve", "plot_models"]
+__all__ = ["plot_pdf", "plot_ccdf", "plot_ks_curve", "plot_models", "log_binned_density", "empirical_ccdf"]

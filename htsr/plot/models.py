@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._ticks import tidy_log_xaxis
+from .powerlaw import empirical_ccdf
+
 __all__ = ["plot_models"]
 
-_STYLE = {
-    "power_law": ("C3", "-"),
-    "lognormal": ("C0", "--"),
-    "exponential": ("C2", ":"),
-    "stretched_exponential": ("C4", "-."),
-    "power_law_cutoff": ("C1", "-"),
-}
+_COLORS = ("C3", "C0", "C2", "C4", "C1", "C5", "C6", "C7")
+_LINES = ("-", "--", ":", "-.", "-", "--", ":", "-.")
+
+
+def _style(name: str) -> tuple[str, str]:
+    """Colour and line style of a law, by its place in the registry (stable across figures)."""
+    from ..models.registry import LAWS
+
+    k = list(LAWS).index(name) if name in LAWS else len(LAWS)
+    return _COLORS[k % len(_COLORS)], _LINES[k % len(_LINES)]
 
 
 def _fits(source) -> list:
@@ -33,6 +39,9 @@ def _fits(source) -> list:
 
 def plot_models(source, *, ax=None, points: int = 200):
     """Empirical CCDF ``P(X >= x)`` of the tail on log-log axes, with each fitted model.
+
+    The data are drawn once per distinct value (:func:`~htsr.plot.powerlaw.empirical_ccdf`),
+    with the convention of the models' ``ccdf``; discrete models are drawn at integers.
 
     Parameters
     ----------
@@ -55,13 +64,13 @@ def plot_models(source, *, ax=None, points: int = 200):
 
         _, ax = plt.subplots(figsize=(5, 4))
     n = tail.size
-    ccdf = 1.0 - np.arange(n) / n
-    ax.loglog(tail, ccdf, ".", ms=3, color="0.3", label=f"data (n_tail = {n})")
+    values, ccdf = empirical_ccdf(tail)  # one point per distinct value, P(X >= x)
+    ax.loglog(values, ccdf, ".", ms=3, color="0.3", label=f"data (n_tail = {n})")
     grid = np.geomspace(tail[0], tail[-1], points)
     if fits[0].discrete:
         grid = np.unique(np.round(grid))
     for fit in fits:
-        color, ls = _STYLE.get(fit.name, ("k", "-"))
+        color, ls = _style(fit.name)
         y = fit.ccdf(grid)
         label = fit.name.replace("_", " ") + (" (boundary)" if fit.at_boundary else "")
         ax.loglog(grid, y, ls, color=color, lw=1.6, label=label)
@@ -69,4 +78,4 @@ def plot_models(source, *, ax=None, points: int = 200):
     ax.set_ylabel("P(X ≥ x | X ≥ xmin)")
     ax.set_ylim(bottom=0.5 / n)
     ax.legend(frameon=False, fontsize=8)
-    return ax
+    return tidy_log_xaxis(ax)

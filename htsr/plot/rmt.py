@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ._ticks import tidy_log_xaxis
+
 __all__ = [
     "plot_gaussian_esds",
     "plot_heavy_tailed_esds",
@@ -93,7 +95,7 @@ def plot_heavy_tailed_esds(mus: Sequence[float] = (1.0, 2.5, 5.0), *, M: int = 5
     ax.set_ylabel("density")
     ax.set_title(f"Heavy-tailed ESDs (Pareto entries, M = {M}, Q = {Q:g})")
     ax.legend(fontsize=8)
-    return ax
+    return tidy_log_xaxis(ax)
 
 
 def alpha_vs_mu(mus: Sequence[float], *, M: int = 300, Q: float = 2.0, n_seeds: int = 3, seed=0):

@@ -1,0 +1,68 @@
+"""Coverage of the 90% HDI of alpha (docs/bayes.md, "Coverage").
+
+    python3 benchmarks/bayes_coverage.py --case fixed   --datasets 200 --n 100
+    python3 benchmarks/bayes_coverage.py --case unknown --datasets 200 --n 500
+
+fixed: pure power-law tails (alpha = 2.5, xmin = 1 known), the exact conjugate posterior
+(alpha - 1 ~ Gamma(2, 0.5) prior) for every data set *and* NUTS on all data sets at once
+(fit_many with hierarchical=False: independent posteriors in one run).
+unknown: Clauset's exponential-body construction (density C e^(-alpha x / xmin) below
+xmin = 1, C (x/xmin)^-alpha above), the unknown-xmin model, all data sets in one NUTS run
+(fit_many(xmin=None, hierarchical=False)).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import htsr.bayes as hb
+from bench_bayes import clauset_exp_body, pareto
+
+ALPHA = 2.5
+
+
+def hdi_contains(draws, truth, prob=0.9):
+    from htsr.bayes._mcmc import arviz
+
+    lo, hi = arviz().hdi(np.asarray(draws), hdi_prob=prob)
+    return lo <= truth <= hi
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--case", choices=("fixed", "unknown"), required=True)
+    ap.add_argument("--datasets", type=int, default=200)
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--draws", type=int, default=500)
+    ap.add_argument("--chains", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    rng = np.random.default_rng(a.seed)
+    t0 = time.perf_counter()
+    if a.case == "fixed":
+        data = [pareto(rng, a.n, ALPHA) for _ in range(a.datasets)]
+        exact = [hb.fit(x, xmin=1.0, method="conjugate", draws=2000, chains=1) for x in data]
+        cov_exact = np.mean([hdi_contains(np.asarray(f.idata.posterior["alpha"]).ravel(), ALPHA) for f in exact])
+        many = hb.fit_many(data, xmin=1.0, hierarchical=False, draws=a.draws, chains=a.chains, seed=a.seed)
+    else:
+        data = [clauset_exp_body(rng, a.n, ALPHA) for _ in range(a.datasets)]
+        cov_exact = float("nan")
+        many = hb.fit_many(data, xmin=None, hierarchical=False, draws=a.draws, chains=a.chains, seed=a.seed,
+                           max_candidates=60)
+    post = np.asarray(many.idata.posterior["alpha"])  # chain, draw, layer
+    cover = np.mean([hdi_contains(post[:, :, i].ravel(), ALPHA) for i in range(a.datasets)])
+    k = int(round(cover * a.datasets))
+    se = np.sqrt(cover * (1 - cover) / a.datasets)
+    print(f"case={a.case} datasets={a.datasets} n={a.n} draws={a.chains}x{a.draws} seed={a.seed}")
+    print(f"NUTS 90% HDI coverage: {cover:.3f} ({k}/{a.datasets}, binomial se {se:.3f})")
+    if a.case == "fixed":
+        print(f"conjugate closed form 90% HDI coverage: {cov_exact:.3f}")
+    print(f"max r_hat {many.diagnostics['max_r_hat']:.3f}, divergent {many.diagnostics['n_divergent']}, "
+          f"{time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

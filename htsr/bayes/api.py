@@ -1,0 +1,241 @@
+"""``htsr.bayes.fit`` and ``loo_compare``: validation, then a model of :mod:`htsr.bayes.models` under NUTS."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._jax import x64
+from ..data import as_sample, check_bool, check_choice, check_int, check_number, check_seed, check_tail, check_xmin
+from ..errors import FitError, HtsrError
+from ..models import registry
+from . import models as bm
+from . import threshold as th
+from ._mcmc import Sampler, arviz, diagnose, run_nuts, to_idata
+from .checks import LooComparison, ks_distance, ppc_pvalue_fixed
+from .conjugate import gamma_posterior
+from .priors import Gamma, resolve_priors
+from .result import BayesFit
+
+__all__ = ["fit", "loo_compare"]
+
+BODY_LAWS = ("lognormal", "stretched_exponential", "exponential")
+
+
+def make_sampler(draws, chains, warmup, target_accept, seed) -> Sampler:
+    draws = check_int(draws, "draws", minimum=1)
+    chains = check_int(chains, "chains", minimum=1)
+    warmup = None if warmup is None else check_int(warmup, "warmup", minimum=1)
+    ta = check_number(target_accept, "target_accept")
+    if not 0.0 < ta < 1.0:
+        raise HtsrError(f"target_accept must be in (0, 1), got {target_accept!r}")
+    return Sampler(draws=draws, warmup=warmup, chains=chains, target_accept=ta, seed=check_seed(seed))
+
+
+def _thin(sampler: Sampler, ppc_draws: int) -> np.ndarray:
+    per_chain = max(1, min(sampler.draws, -(-int(ppc_draws) // sampler.chains)))
+    return np.unique(np.round(np.linspace(0, sampler.draws - 1, per_chain)).astype(int))
+
+
+def _tail_of(x, xmin, xmax, discrete, law):
+    xmin = check_xmin(xmin, discrete, error=FitError)
+    if xmin > x[-1]:
+        raise FitError(f"xmin={xmin:g} is above the largest value {x[-1]:g}; the tail would be empty")
+    if law.bounded:
+        xmax = float(x[-1]) if xmax is None else check_number(xmax, "xmax", positive=True, error=FitError)
+        if xmax <= xmin:
+            raise FitError(f"xmax={xmax:g} must exceed xmin={xmin:g}")
+    elif xmax is not None:
+        raise FitError(f"xmax is only used by the bounded_power_law model, not {law.name}")
+    tail = x[(x >= xmin) & (x <= (np.inf if xmax is None else xmax))]
+    check_tail(tail, f"xmin={xmin:g}", error=FitError)
+    return tail, xmin, xmax
+
+
+def fit(data, model: str = "power_law", *, xmin=None, xmax=None, discrete: bool = False, seed: int = 0,
+        draws: int = 1000, chains: int = 4, warmup: int | None = None, target_accept: float = 0.8,
+        priors=None, method: str = "nuts", body: str = "lognormal", body_priors=None, min_tail: int = 10,
+        max_candidates: int | None = 200, ppc_draws: int = 400) -> BayesFit:
+    """Posterior of a tail law by NUTS (or in closed form), as arviz InferenceData.
+
+    Parameters
+    ----------
+    data : array_like
+        One-dimensional sample (validated by :func:`htsr.data.as_sample`).
+    model : str
+        A law of :mod:`htsr.models.registry`: ``power_law`` (default), ``bounded_power_law``,
+        ``power_law_cutoff``, ``lognormal``, ``exponential``, ``stretched_exponential``.
+    xmin : float, optional
+        Fix the start of the tail.  ``None``: xmin is a parameter, the whole sample is
+        modelled by a ``body`` law below it and ``model`` above it, threshold and tail
+        fraction marginalised exactly (:mod:`htsr.bayes.threshold`).
+    xmax : float, optional
+        Upper end of ``bounded_power_law`` (default: the largest value).
+    discrete : bool
+        Integer data (laws on the integers).
+    seed, draws, chains, warmup, target_accept
+        NUTS: ``chains`` chains vectorised on one device, ``draws`` kept per chain after
+        ``warmup`` (default ``draws``) adaptation steps; same seed, same draws.
+    priors : mapping, optional
+        Parameter name -> prior (a spec of :mod:`htsr.bayes.priors` or a numpyro
+        distribution); the rest keep their defaults (see docs/bayes.md).
+    method : ``"nuts"`` or ``"conjugate"``
+        ``"conjugate"``: exact Gamma posterior (continuous power law, xmin fixed, Gamma prior
+        on alpha - 1), iid draws.
+    body, body_priors, min_tail, max_candidates
+        Unknown xmin only: the body law, its priors, the fewest tail points a candidate
+        leaves, and the most candidates kept.
+    ppc_draws : int
+        Posterior draws (over all chains) used for the posterior predictive group and p-value.
+
+    Returns
+    -------
+    BayesFit
+    """
+    discrete = check_bool(discrete, "discrete")
+    x = as_sample(data, discrete=discrete, name="data")
+    law = registry.get(model, error=HtsrError)
+    method = check_choice(method, "method", ("nuts", "conjugate"))
+    sampler = make_sampler(draws, chains, warmup, target_accept, seed)
+    ppc_draws = check_int(ppc_draws, "ppc_draws", minimum=1)
+    with x64():
+        if xmin is None:
+            if law.bounded or method == "conjugate":
+                raise FitError(f"xmin=None (unknown) needs an unbounded law and method='nuts', got "
+                               f"model={law.name!r}, method={method!r}")
+            body_law = registry.get(check_choice(body, "body", BODY_LAWS))
+            min_tail = check_int(min_tail, "min_tail", minimum=2)
+            return _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min_tail,
+                                  max_candidates, ppc_draws)
+        tail, xmin, xmax = _tail_of(x, xmin, xmax, discrete, law)
+        pri = resolve_priors(law, xmin, priors)
+        if method == "conjugate":
+            return _fit_conjugate(x, tail, xmin, law, pri, sampler, discrete, ppc_draws)
+        return _fit_tail(x, tail, xmin, xmax, law, pri, sampler, discrete, ppc_draws)
+
+
+def _fit_tail(x, tail, xmin, xmax, law, pri, sampler, discrete, ppc_draws) -> BayesFit:
+    k_mcmc, k_ppc = jax.random.split(jax.random.PRNGKey(sampler.seed))
+    mcmc = run_nuts(bm.tail_model, sampler, k_mcmc, x=jnp.asarray(tail), law=law, xmin=xmin, xmax=xmax,
+                    discrete=discrete, priors=pri)
+    samples = mcmc.get_samples(group_by_chain=True)
+    thin = _thin(sampler, ppc_draws)
+    params = {k: samples[k][:, thin].reshape(-1) for k in law.param_names}
+    reps, p = ppc_pvalue_fixed(law, params, jnp.asarray(tail), xmin, k_ppc, xmax=xmax, discrete=discrete)
+    dims = {"x": ["tail_point"]}
+    idata = to_idata(mcmc, log_likelihood=True, dims=dims,
+                     predictive={"x": np.asarray(reps).reshape(sampler.chains, thin.size, tail.size)})
+    diag = diagnose(idata, law.param_names, what=f"the {law.name} tail ({tail.size} points)")
+    return BayesFit(idata=idata, model=law.name, xmin=xmin, xmax=xmax, discrete=discrete, n=x.size,
+                    n_tail=tail.size, method="nuts", seed=sampler.seed, ppc_p=p, diagnostics=diag,
+                    var_names=law.param_names)
+
+
+def _fit_conjugate(x, tail, xmin, law, pri, sampler, discrete, ppc_draws) -> BayesFit:
+    prior = pri["alpha"]
+    if law.name != "power_law" or discrete or not (isinstance(prior, Gamma) and prior.loc == 1.0):
+        raise FitError("method='conjugate' needs the continuous power law with a Gamma(shape, rate, loc=1) "
+                       f"prior on alpha; got model={law.name!r}, discrete={discrete}, prior={prior!r}")
+    a, b = gamma_posterior(tail, xmin, prior.shape, prior.rate)
+    rng = np.random.default_rng(sampler.seed)
+    alpha = 1.0 + rng.gamma(a, 1.0 / b, size=(sampler.chains, sampler.draws))
+    ll = np.asarray(law.log_pdf(jnp.asarray(tail)[None, None, :], {"alpha": alpha[..., None]}, xmin))
+    thin = _thin(sampler, ppc_draws)
+    k_ppc = jax.random.PRNGKey(sampler.seed)
+    reps, p = ppc_pvalue_fixed(law, {"alpha": jnp.asarray(alpha[:, thin].reshape(-1))}, jnp.asarray(tail),
+                               xmin, k_ppc)
+    az = arviz()
+    dims = {"x": ["tail_point"]}
+    idata = az.from_dict(posterior={"alpha": alpha}, log_likelihood={"x": ll},
+                         observed_data={"x": tail}, dims=dims)
+    idata.add_groups({"posterior_predictive": {"x": np.asarray(reps).reshape(sampler.chains, thin.size, -1)}},
+                     dims=dims)
+    idata.posterior.attrs["posterior_alpha_minus_1"] = f"Gamma(shape={a:.17g}, rate={b:.17g})"
+    diag = {"n_divergent": 0, "max_r_hat": 1.0, "min_ess_bulk": float(sampler.chains * sampler.draws),
+            "gamma_shape": a, "gamma_rate": b, "exact_mean": 1.0 + a / b, "exact_sd": float(np.sqrt(a) / b)}
+    return BayesFit(idata=idata, model=law.name, xmin=xmin, xmax=None, discrete=False, n=x.size,
+                    n_tail=tail.size, method="conjugate", seed=sampler.seed, ppc_p=p, diagnostics=diag)
+
+
+def _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min_tail, max_candidates,
+                   ppc_draws) -> BayesFit:
+    # the body's parameters are strongly correlated (a truncated law): adapt a dense mass matrix
+    sampler = dataclasses.replace(sampler, dense_mass=True)
+    n = x.size
+    cand = th.candidate_indices(x, min_tail=min_tail, max_candidates=max_candidates)
+    if cand.size == 0:
+        raise FitError(f"no xmin candidate leaves min_tail={min_tail} points in the tail of {n} values")
+    pri = resolve_priors(law, float(x[cand[0]]), priors)
+    bpri = resolve_priors(body_law, float(x[0]), body_priors)
+    xj, cj, mj = jnp.asarray(x), jnp.asarray(cand), jnp.ones(cand.size, dtype=bool)
+    k_mcmc, k_post, k_ppc = jax.random.split(jax.random.PRNGKey(sampler.seed), 3)
+    mcmc = run_nuts(bm.threshold_model, sampler, k_mcmc, x=xj, n=n, cand=cj, cmask=mj, law=law,
+                    body_law=body_law, discrete=discrete, priors=pri, body_priors=bpri)
+    samples = mcmc.get_samples(group_by_chain=True)
+    C, D = sampler.chains, sampler.draws
+    flat = {k: v.reshape(C * D) for k, v in samples.items()}
+    theta = {k: flat[k] for k in law.param_names}
+    body = {k: flat["body_" + k] for k in body_law.param_names}
+
+    def per_draw(args):
+        key, t, b = args
+        lw = th.log_weights(law, body_law, t, b, xj, n, cj, mj, discrete=discrete)
+        j, phi = th.draw_threshold(key, lw, cj, n)
+        return j, phi, th.pointwise_loglik(law, body_law, t, b, xj, n, j, phi, discrete=discrete)
+
+    j, phi, ll = jax.lax.map(per_draw, (jax.random.split(k_post, C * D), theta, body), batch_size=256)
+    thin = (np.arange(C)[:, None] * D + _thin(sampler, ppc_draws)[None, :]).reshape(-1)
+    reps, p = _threshold_ppc(law, xj, n, {k: v[thin] for k, v in theta.items()}, j[thin], k_ppc, discrete)
+    j = np.asarray(j).reshape(C, D)
+    extra = {"xmin": x[j], "n_tail": n - j, "phi": np.asarray(phi).reshape(C, D)}
+    dims = {"x": ["point"], "x_tail": ["tail_slot"]}
+    idata = to_idata(mcmc, log_likelihood=False, extra_posterior=extra, dims=dims,
+                     loglik={"x": np.asarray(ll).reshape(C, D, n)}, observed={"x": x},
+                     predictive={"x_tail": np.asarray(reps).reshape(C, -1, n)})
+    # warn on what is reported (the tail law and xmin); the body's parameters are nuisance
+    diag = diagnose(idata, (*law.param_names, "xmin"), what=f"the unknown-xmin {law.name} model ({n} points)")
+    diag["n_candidates"] = int(cand.size)
+    return BayesFit(idata=idata, model=law.name, xmin=None, xmax=None, discrete=discrete, n=n, n_tail=None,
+                    method="nuts", seed=sampler.seed, ppc_p=p, diagnostics=diag,
+                    var_names=(*law.param_names, "xmin", "n_tail"))
+
+
+def _threshold_ppc(law, x, n, theta, j, key, discrete):
+    idx = jnp.arange(x.shape[0])
+
+    def one(k, t, jj):
+        xk = x[jj]
+        rep = law.sample(k, t, xk, (x.shape[0],), discrete=discrete)
+        rep_ok = idx < n - jj
+        d_obs = ks_distance(law, t, x, (idx >= jj) & (idx < n), xk, discrete=discrete)
+        d_rep = ks_distance(law, t, rep, rep_ok, xk, discrete=discrete)
+        return jnp.where(rep_ok, jnp.sort(jnp.where(rep_ok, rep, jnp.inf)), jnp.nan), d_rep >= d_obs
+
+    reps, hit = jax.vmap(one)(jax.random.split(key, j.shape[0]), theta, j)
+    return reps, float(np.mean(np.asarray(hit)))
+
+
+def loo_compare(data, models=("power_law", "power_law_cutoff", "lognormal"), *, xmin=None,
+                discrete: bool = False, seed: int = 0, draws: int = 1000, chains: int = 4,
+                priors=None, **fit_options) -> LooComparison:
+    """Rank tail laws by PSIS-LOO on one tail (``xmin`` fixed; default the Clauset fit's).
+
+    ``priors``: optional mapping law name -> priors mapping.  Other keywords go to :func:`fit`.
+    """
+    if isinstance(models, str) or len(models) < 2:
+        raise HtsrError(f"models must be a sequence of at least two law names, got {models!r}")
+    names = [registry.canonical(m, error=HtsrError) for m in models]
+    if xmin is None:
+        from ..fitting import fit as clauset_fit
+
+        xmin = clauset_fit(data, discrete=discrete).xmin
+    fits = {m: fit(data, m, xmin=xmin, discrete=discrete, seed=seed, draws=draws, chains=chains,
+                   priors=(priors or {}).get(m), **fit_options) for m in names}
+    az = arviz()
+    loos = {m: az.loo(f.idata, pointwise=True) for m, f in fits.items()}
+    table = az.compare({m: f.idata for m, f in fits.items()}, ic="loo")
+    return LooComparison(table=table, pareto_k={m: np.asarray(l.pareto_k) for m, l in loos.items()},
+                         fits=fits, xmin=float(xmin))

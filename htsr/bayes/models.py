@@ -1,0 +1,97 @@
+"""NumPyro models of tails.  Each calls the law interface of :mod:`htsr.models`; none writes a density.
+
+``tail_model``
+    xmin (and xmax) fixed: ``x_i ~ law(theta; xmin[, xmax])`` iid, the observed
+    site ``x`` a :class:`~htsr.bayes.distribution.LawDistribution`, ``theta``
+    with the priors of :mod:`htsr.bayes.priors`.  Continuous or discrete; any
+    law of the registry (power law, bounded power law, cutoff, lognormal, ...).
+``threshold_model``
+    xmin unknown: the whole sample under the body/tail mixture of
+    :mod:`htsr.bayes.threshold`, threshold and tail fraction summed out exactly
+    (``numpyro.factor``).  Body parameters are the sites ``body_<name>``.
+``many_tail_model``
+    L padded tails (L, P) with masks, one xmin per tail.  ``hierarchical``:
+    ``log(alpha_l - 1) = m + tau * z_l``, ``z_l ~ Normal(0, 1)`` (non-centred),
+    ``m ~ Normal(ln 1.5, 1)``, ``tau ~ HalfNormal(1)``; otherwise each alpha has
+    the single-sample prior.  Power law only (the exponent that is pooled).
+``many_threshold_model``
+    The same with every xmin unknown: the threshold model per layer (vmapped).
+
+References: Clauset, Shalizi & Newman (2009) for the laws; Betancourt &
+Girolami (2015) for the non-centred parameterisation; Vehtari, Gelman & Gabry
+(2017) for PSIS-LOO.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+from jax.scipy.special import logsumexp
+
+from . import threshold as th
+from .distribution import LawDistribution
+from .priors import to_numpyro
+
+__all__ = ["tail_model", "threshold_model", "many_tail_model", "many_threshold_model", "HYPER"]
+
+#: Hyperpriors of the hierarchical model: m ~ Normal(*m), tau ~ HalfNormal(tau).
+HYPER = {"m": (math.log(1.5), 1.0), "tau": 1.0}
+
+
+def _sample_params(law, priors, prefix=""):
+    return {name: numpyro.sample(prefix + name, to_numpyro(priors[name])) for name in law.param_names}
+
+
+def tail_model(x, *, law, xmin, xmax=None, discrete=False, priors):
+    """Fixed-xmin tail model: the observed site ``x`` is the tail itself."""
+    theta = _sample_params(law, priors)
+    numpyro.sample("x", LawDistribution(law, theta, xmin, xmax, discrete=discrete).expand(jnp.shape(x)), obs=x)
+
+
+def threshold_model(x, n, cand, cmask, *, law, body_law, discrete=False, priors, body_priors):
+    """Unknown-xmin model of the whole sample ``x`` (see :mod:`htsr.bayes.threshold`)."""
+    theta = _sample_params(law, priors)
+    body = _sample_params(body_law, body_priors, "body_")
+    lw = th.log_weights(law, body_law, theta, body, x, n, cand, cmask, discrete=discrete)
+    numpyro.factor("loglik", logsumexp(lw) - jnp.log(jnp.sum(cmask)))
+
+
+def _alphas(L, hierarchical, prior):
+    """Per-layer alpha (L,): pooled (non-centred) or independent with ``prior``."""
+    if hierarchical:
+        m = numpyro.sample("m", dist.Normal(*HYPER["m"]))
+        tau = numpyro.sample("tau", dist.HalfNormal(HYPER["tau"]))
+        with numpyro.plate("layer", L):
+            z = numpyro.sample("z", dist.Normal(0.0, 1.0))
+        alpha = numpyro.deterministic("alpha", 1.0 + jnp.exp(m + tau * z))
+        numpyro.deterministic("alpha_network", 1.0 + jnp.exp(m))
+        return alpha
+    with numpyro.plate("layer", L):
+        return numpyro.sample("alpha", to_numpyro(prior))
+
+
+def many_tail_model(x, mask, xmin, *, law, discrete=False, hierarchical=True, prior):
+    """L tails padded to (L, P) with ``mask``; ``xmin`` (L,)."""
+    L, P = x.shape
+    alpha = _alphas(L, hierarchical, prior)
+    d = LawDistribution(law, {"alpha": alpha[:, None]}, xmin[:, None], discrete=discrete)
+    numpyro.sample("x", d.expand((L, P)).mask(mask), obs=x)
+
+
+def many_threshold_model(x, n, cand, cmask, *, law, body_law, discrete=False, hierarchical=True,
+                         prior, body_priors):
+    """L whole samples padded to (L, P) (real lengths ``n``), candidates (L, K) with ``cmask``."""
+    L = x.shape[0]
+    alpha = _alphas(L, hierarchical, prior)
+    with numpyro.plate("layer", L):
+        body = {k: numpyro.sample("body_" + k, to_numpyro(body_priors[k])) for k in body_law.param_names}
+
+    def one(a, bd, xl, nl, cl, ml):
+        lw = th.log_weights(law, body_law, {"alpha": a}, bd, xl, nl, cl, ml, discrete=discrete)
+        return logsumexp(lw) - jnp.log(jnp.sum(ml))
+
+    numpyro.factor("loglik", jnp.sum(jax.vmap(one)(alpha, body, x, n, cand, cmask)))

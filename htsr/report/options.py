@@ -1,0 +1,229 @@
+"""Typed, frozen options of :func:`htsr.report`: which layers, how to fit, how to judge.
+
+Defaults follow WeightWatcher 0.7.7 where a WeightWatcher user would look for
+them (``min_evals=8``, ``max_evals=15000``, ``max_n=50000``, eigenvalues at or
+below ``1e-5`` left out of the fit, over-trained below alpha 2, under-trained
+above 6); docs/report.md lists where htsr differs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from ..data import check_int, check_number
+from ..errors import HtsrError
+
+__all__ = ["Selection", "Thresholds", "FitSpec", "IntervalSpec", "ReportSpec", "MATRIX_KINDS"]
+
+MATRIX_KINDS = ("dense", "embedding", "conv1d", "conv2d")
+_INTERVALS = ("bootstrap", "bayes", None)
+_CI = ("bca", "percentile")
+
+
+def _patterns(value, name) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, re.Pattern)):
+        value = (value,)
+    out = tuple(value)
+    for v in out:
+        if not isinstance(v, (str, re.Pattern)):
+            raise HtsrError(f"{name} must be strings (globs, or regular expressions with regex=True), got {v!r}")
+    return out
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which tensors of a model get a row.
+
+    Attributes
+    ----------
+    kinds : tuple of str
+        Kinds from :func:`htsr.weights.classify` to report (default: every kind with a spectrum).
+    layers : tuple of str
+        Names to include: globs (``"encoder.layer.*.attention.*"``), or regular
+        expressions searched in the name when ``regex`` is true; an entry without
+        wildcards is an exact name, and asking by name for a tensor that has no
+        spectrum (a bias) is an error.  Empty: every tensor of ``kinds``.
+    exclude : tuple of str
+        Names to leave out (same syntax).
+    regex : bool
+        Read ``layers``/``exclude`` as regular expressions.
+    min_evals, max_evals : int
+        Layers with fewer / more eigenvalues (``min(N, M)``) get a row with a
+        warning and no fit (WeightWatcher skips them silently).
+    max_n : int
+        Cap on the larger side ``N`` (an embedding's vocabulary): larger tensors get
+        a warning row and are not read.
+    """
+
+    kinds: tuple[str, ...] = MATRIX_KINDS
+    layers: tuple = ()
+    exclude: tuple = ()
+    regex: bool = False
+    min_evals: int = 8
+    max_evals: int = 15000
+    max_n: int = 50000
+
+    def __post_init__(self):
+        kinds = (self.kinds,) if isinstance(self.kinds, str) else tuple(self.kinds)
+        bad = [k for k in kinds if k not in MATRIX_KINDS]
+        if bad or not kinds:
+            raise HtsrError(f"kinds must be a non-empty subset of {MATRIX_KINDS}, got {self.kinds!r}")
+        object.__setattr__(self, "kinds", kinds)
+        object.__setattr__(self, "layers", _patterns(self.layers, "layers"))
+        object.__setattr__(self, "exclude", _patterns(self.exclude, "exclude"))
+        check_int(self.min_evals, "min_evals", minimum=2)
+        check_int(self.max_evals, "max_evals", minimum=2)
+        check_int(self.max_n, "max_n", minimum=2)
+        if self.regex:
+            for p in (*self.layers, *self.exclude):
+                try:
+                    re.compile(p)
+                except re.error as exc:
+                    raise HtsrError(f"layers pattern {p!r} is not a regular expression: {exc}") from None
+
+    def _match(self, pattern, name: str) -> bool:
+        if isinstance(pattern, re.Pattern):
+            return pattern.search(name) is not None
+        if self.regex:
+            return re.search(pattern, name) is not None
+        return fnmatchcase(name, pattern)
+
+    def exact_names(self) -> tuple[str, ...]:
+        """Entries of ``layers`` that are plain names (no wildcard): asked for by name."""
+        if self.regex:
+            return ()
+        return tuple(p for p in self.layers if isinstance(p, str) and not any(c in p for c in "*?["))
+
+    def wants(self, name: str) -> bool:
+        if self.layers and not any(self._match(p, name) for p in self.layers):
+            return False
+        return not any(self._match(p, name) for p in self.exclude)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What a layer's alpha is judged against (docs/report.md, "Verdicts").
+
+    Attributes
+    ----------
+    alpha_low, alpha_high : float
+        Below ``alpha_low`` a layer is "over-trained" (WeightWatcher: 2), above
+        ``alpha_high`` "under-trained" (6) -- said only when the whole interval is on that side.
+    min_tail : int
+        Fewer tail points than this: "tail too short to tell", whatever the estimate.
+    finger_drop : float
+        A finger is declared when removing up to ``max_fingers`` top eigenvalues lowers
+        alpha by more than this (WeightWatcher's ``finger_thresh``, 1.0).
+    max_fingers : int
+        Top eigenvalues removed at most in that test (WeightWatcher: 10).
+    """
+
+    alpha_low: float = 2.0
+    alpha_high: float = 6.0
+    min_tail: int = 10
+    finger_drop: float = 1.0
+    max_fingers: int = 10
+
+    def __post_init__(self):
+        lo = check_number(self.alpha_low, "alpha_low")
+        hi = check_number(self.alpha_high, "alpha_high")
+        if not 1 < lo < hi:
+            raise HtsrError(f"thresholds must satisfy 1 < alpha_low < alpha_high, got {lo} and {hi}")
+        check_int(self.min_tail, "min_tail", minimum=2)
+        check_number(self.finger_drop, "finger_drop", positive=True)
+        check_int(self.max_fingers, "max_fingers", minimum=0)
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """How each ESD is fitted.
+
+    Attributes
+    ----------
+    normalize : bool
+        ``False`` (default): WeightWatcher's eigenvalues, the squared singular values,
+        so xmin, lambda_max and the norms read as in WeightWatcher; ``True``: ``/ N``
+        (the htsr.rmt convention).  Alpha does not depend on it.
+    evals_threshold : float
+        Eigenvalues at or below it (in the units above) are left out of the fit
+        (WeightWatcher's ``EVALS_THRESH = 1e-5``); they still count in the norms.
+    bounded : bool
+        Also fit the power law bounded at lambda_max (``method="bounded"``).
+    gof : bool
+        Clauset's goodness-of-fit p-value per layer (``gof_reps`` synthetic sets).
+    """
+
+    normalize: bool = False
+    evals_threshold: float = 1e-5
+    bounded: bool = True
+    gof: bool = False
+    gof_reps: int = 200
+
+    def __post_init__(self):
+        check_number(self.evals_threshold, "evals_threshold")
+        if self.evals_threshold < 0:
+            raise HtsrError(f"evals_threshold must be >= 0, got {self.evals_threshold}")
+        check_int(self.gof_reps, "gof_reps", minimum=1)
+
+
+@dataclass(frozen=True)
+class IntervalSpec:
+    """Uncertainty of alpha.
+
+    Attributes
+    ----------
+    method : {"bootstrap", "bayes", None}
+        ``"bootstrap"``: nonparametric bootstrap of the whole fit (xmin rescanned in
+        every resample), batched over layers; ``"bayes"``: the posterior of
+        ``htsr.bayes.fit_many(..., hierarchical=True)``; None: no intervals.
+    reps : int
+        Bootstrap resamples per layer.
+    level : float
+        Confidence (or credible) level.
+    ci : {"bca", "percentile"}
+        Which bootstrap interval goes into ``alpha_lo``/``alpha_hi``.
+    seed : int
+    """
+
+    method: str | None = "bootstrap"
+    reps: int = 1000
+    level: float = 0.95
+    ci: str = "bca"
+    seed: int = 0
+    jackknife_groups: int = 100
+
+    def __post_init__(self):
+        if self.method not in _INTERVALS:
+            raise HtsrError(f"intervals must be one of {_INTERVALS}, got {self.method!r}")
+        if self.ci not in _CI:
+            raise HtsrError(f"ci must be one of {_CI}, got {self.ci!r}")
+        check_int(self.reps, "reps", minimum=2)
+        check_int(self.seed, "seed", minimum=0)
+        check_int(self.jackknife_groups, "jackknife_groups", minimum=2)
+        level = check_number(self.level, "level")
+        if not 0 < level < 1:
+            raise HtsrError(f"level must be in (0, 1), got {level}")
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """Everything that decides a report's numbers (recorded in ``Report.spec``)."""
+
+    selection: Selection = field(default_factory=Selection)
+    fit: FitSpec = field(default_factory=FitSpec)
+    intervals: IntervalSpec = field(default_factory=IntervalSpec)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        d = asdict(self)
+        sel = d["selection"]
+        for k in ("layers", "exclude"):
+            sel[k] = [p.pattern if isinstance(p, re.Pattern) else p for p in sel[k]]
+        sel["kinds"] = list(sel["kinds"])
+        return d

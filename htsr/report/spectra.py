@@ -1,0 +1,132 @@
+"""Stage 1 of a report, one layer at a time: read a tensor, take its ESD, measure it.
+
+Everything here is a pure function of one tensor (or of its header), so layers
+can run in a thread pool or as Dask tasks (:mod:`htsr.report.execute`).  A layer
+that cannot be fitted (NaN or inf, an all-zero matrix, too few eigenvalues, too
+large) comes back as a :class:`LayerSpectrum` with a ``warning`` and no sample:
+the report keeps its row and goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import rmt
+from ..weights import Tensor, TensorInfo
+from .metrics import spectrum_metrics
+from .options import FitSpec, Selection
+
+__all__ = ["LayerSpectrum", "matrix_shape", "precheck", "layer_spectrum", "spectrum_of"]
+
+
+@dataclass(frozen=True, eq=False)
+class LayerSpectrum:
+    """One layer's ESD and the metrics that need no fit.
+
+    Attributes
+    ----------
+    index : int
+        Position of the layer in the report (its depth in the source's order).
+    name, kind : str
+        Tensor name and kind (:func:`htsr.weights.classify`).
+    shape : tuple of int
+        Shape of the stored tensor.
+    N, M, n_slices : int
+        Each matrix is ``N x M`` with ``N >= M``; a convolution has ``n_slices`` of them
+        (their ESDs pooled, as WeightWatcher does).
+    evals : numpy.ndarray
+        The pooled ESD, ascending (empty when the layer was not read).
+    sample : numpy.ndarray
+        The eigenvalues above ``evals_threshold``: what the fits see (empty: no fit).
+    metrics : dict
+        :func:`htsr.report.metrics.spectrum_metrics`.
+    warning : str
+        Why the layer has no fit, or another note; "" when all is well.
+    """
+
+    index: int
+    name: str
+    kind: str
+    shape: tuple
+    N: int
+    M: int
+    n_slices: int
+    evals: np.ndarray = field(repr=False)
+    sample: np.ndarray = field(repr=False)
+    metrics: dict = field(repr=False)
+    warning: str = ""
+
+    @property
+    def fittable(self) -> bool:
+        return self.sample.size > 0
+
+
+def matrix_shape(shape, kind: str, layout: str) -> tuple[int, int, int]:
+    """``(N, M, n_slices)`` of a tensor of this kind, without reading it."""
+    if kind in ("dense", "embedding"):
+        r, c = shape
+        return max(r, c), min(r, c), 1
+    if kind == "conv1d":  # pytorch (out, in, k); keras (k, in, out)
+        (o, i, k) = shape if layout == "pytorch" else (shape[2], shape[1], shape[0])
+        return max(o, i), min(o, i), k
+    (o, i, kh, kw) = shape if layout == "pytorch" else (shape[3], shape[2], shape[0], shape[1])
+    return max(o, i), min(o, i), kh * kw
+
+
+def _empty(index, info, N, M, k, warning) -> LayerSpectrum:
+    nothing = np.empty(0)
+    return LayerSpectrum(index=index, name=info.name, kind=info.kind, shape=tuple(info.shape), N=N, M=M,
+                         n_slices=k, evals=nothing, sample=nothing, metrics=spectrum_metrics(nothing, N, 1.0),
+                         warning=warning)
+
+
+def precheck(index: int, info: TensorInfo, selection: Selection) -> LayerSpectrum | None:
+    """A warning row for a layer the size limits rule out (nothing read), or None."""
+    N, M, k = matrix_shape(info.shape, info.kind, info.layout)
+    n_evals = M * k
+    if M < 1:
+        return _empty(index, info, N, M, k, f"shape {tuple(info.shape)} has an empty dimension")
+    if n_evals < selection.min_evals:
+        return _empty(index, info, N, M, k,
+                      f"too few eigenvalues to fit ({n_evals} < min_evals = {selection.min_evals})")
+    if n_evals > selection.max_evals:
+        return _empty(index, info, N, M, k,
+                      f"too many eigenvalues ({n_evals} > max_evals = {selection.max_evals}); not read")
+    if N > selection.max_n:
+        return _empty(index, info, N, M, k, f"larger side N = {N} > max_n = {selection.max_n}; not read")
+    return None
+
+
+def layer_spectrum(index: int, tensor: Tensor, selection: Selection, fit: FitSpec) -> LayerSpectrum:
+    """ESD (``htsr.rmt.layer_esd``, the Gram route) and fit-free metrics of one tensor."""
+    info = tensor.info
+    early = precheck(index, info, selection)
+    if early is not None:
+        return early
+    N, M, k = matrix_shape(info.shape, info.kind, info.layout)
+    bad = tensor.nonfinite_message()
+    if bad is not None:
+        return _empty(index, info, N, M, k, f"{bad}; no spectrum")
+    evals = rmt.layer_esd(tensor.array, info.kind, layout=info.layout, normalize=fit.normalize, method="gram")
+    metrics = spectrum_metrics(evals, N, N / M)
+    warning = ""
+    if not evals.size or not evals[-1] > 0:
+        warning = "all-zero matrix: every eigenvalue is 0, nothing to fit"
+        sample = np.empty(0)
+    else:
+        sample = evals[evals > fit.evals_threshold]
+        if sample.size < selection.min_evals or sample[0] == sample[-1]:
+            warning = (f"only {sample.size} eigenvalue(s) above evals_threshold = {fit.evals_threshold:g} "
+                       f"(of {evals.size}); nothing to fit")
+            sample = np.empty(0)
+    return LayerSpectrum(index=index, name=info.name, kind=info.kind, shape=tuple(info.shape), N=N, M=M,
+                         n_slices=k, evals=evals, sample=sample, metrics=metrics, warning=warning)
+
+
+def spectrum_of(index: int, source, name: str, layout, selection: Selection, fit: FitSpec) -> LayerSpectrum:
+    """:func:`layer_spectrum` of one named tensor of ``source``, read here (a Dask task)."""
+    from ..weights import get
+
+    return layer_spectrum(index, get(source, name, layout=layout), selection, fit)

@@ -1,0 +1,194 @@
+"""safetensors files, single or sharded, read one tensor at a time.
+
+The header (an 8-byte little-endian length, then JSON) is parsed here, so a
+truncated or corrupt file is refused with a message that says which check
+failed before anything is read; ``safetensors.safe_open(framework="numpy")``
+then reads the tensors NumPy knows.  bfloat16 (which NumPy lacks) is read
+from its bytes and widened to float32 exactly (a bfloat16 is the top half of
+a float32); float8 goes through ``ml_dtypes`` (installed with JAX).  Nothing
+needs PyTorch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import WeightsError
+from ._base import Reader, need, widen
+from ._tensor import TensorInfo, classify, natural_key
+
+__all__ = ["SafetensorsReader", "ShardedSafetensorsReader"]
+
+# safetensors dtype code -> (name, bytes per element)
+_DTYPES = {
+    "F64": ("float64", 8), "F32": ("float32", 4), "F16": ("float16", 2), "BF16": ("bfloat16", 2),
+    "F8_E4M3": ("float8_e4m3fn", 1), "F8_E5M2": ("float8_e5m2", 1),
+    "I64": ("int64", 8), "I32": ("int32", 4), "I16": ("int16", 2), "I8": ("int8", 1),
+    "U64": ("uint64", 8), "U32": ("uint32", 4), "U16": ("uint16", 2), "U8": ("uint8", 1),
+    "BOOL": ("bool", 1),
+}
+_KERAS_FORMATS = {"tf", "flax", "jax", "keras"}
+
+
+def _layout_of(metadata: dict, layout: str | None) -> str:
+    if layout is not None:
+        return layout
+    return "keras" if str(metadata.get("format", "")).lower() in _KERAS_FORMATS else "pytorch"
+
+
+def _header(path: Path) -> tuple[dict, dict, int]:
+    """(entries, metadata, data_start) from a safetensors file, checked against its size."""
+    size = path.stat().st_size
+    if size < 8:
+        raise WeightsError(f"{path}: {size} bytes is too short to be a safetensors file "
+                           "(truncated or not safetensors)")
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        if n > size - 8:
+            raise WeightsError(f"{path}: corrupt or truncated safetensors file: the header claims "
+                               f"{n} bytes but the file has only {size - 8} after the length field")
+        raw = f.read(n)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
+    except (UnicodeDecodeError, ValueError) as e:
+        raise WeightsError(f"{path}: corrupt safetensors file: its header is not valid JSON ({e})") from None
+    metadata = header.pop("__metadata__", None) or {}
+    data_start = 8 + n
+    for name, e in header.items():
+        try:
+            code, shape, (begin, end) = e["dtype"], tuple(int(s) for s in e["shape"]), e["data_offsets"]
+        except (KeyError, TypeError, ValueError):
+            raise WeightsError(f"{path}: corrupt safetensors file: header entry {name!r} lacks "
+                               "dtype, shape or data_offsets") from None
+        if data_start + end > size:
+            raise WeightsError(f"{path}: truncated safetensors file: tensor {name!r} ends at byte "
+                               f"{data_start + end} but the file has {size} bytes")
+        width = _DTYPES.get(code, (None, None))[1]
+        if width is not None and end - begin != int(np.prod(shape, dtype=np.int64)) * width:
+            raise WeightsError(f"{path}: corrupt safetensors file: tensor {name!r} has shape {shape} "
+                               f"of {code} but {end - begin} bytes of data")
+        e["shape"] = shape
+    return header, metadata, data_start
+
+
+class SafetensorsReader(Reader):
+    """One ``.safetensors`` file."""
+
+    def __init__(self, path, *, layout: str | None = None):
+        self.path = Path(path)
+        self.source = str(self.path)
+        self._entries, self.metadata, self._data_start = _header(self.path)
+        self.layout = _layout_of(self.metadata, layout)
+        self._handle = None
+        self._check_with_library()
+
+    def _check_with_library(self):
+        st = need("safetensors", "reading a .safetensors file")
+        try:
+            self._handle = st.safe_open(self.source, framework="numpy")
+        except Exception as e:  # SafetensorError is a bare Exception subclass
+            raise WeightsError(f"{self.path}: corrupt safetensors file: {e}") from None
+
+    def infos(self) -> list[TensorInfo]:
+        out = []
+        for name in sorted(self._entries, key=natural_key):
+            e = self._entries[name]
+            dtype = _DTYPES.get(e["dtype"], (e["dtype"],))[0]
+            out.append(TensorInfo(name, e["shape"], dtype, classify(name, e["shape"], dtype),
+                                  self.layout, self.source))
+        return out
+
+    def read(self, info: TensorInfo) -> np.ndarray:
+        e = self._entries[info.name]
+        code, shape = e["dtype"], e["shape"]
+        n = int(np.prod(shape, dtype=np.int64))
+        offset = self._data_start + e["data_offsets"][0]
+        try:
+            if code == "BF16":
+                bits = np.fromfile(self.path, dtype="<u2", count=n, offset=offset)
+                return (bits.astype(np.uint32) << 16).view(np.float32).reshape(shape)
+            if code in ("F8_E4M3", "F8_E5M2"):
+                ml = need("ml_dtypes", f"reading the float8 tensor {info.name!r} in {self.path}")
+                raw = np.fromfile(self.path, dtype=np.uint8, count=n, offset=offset)
+                return raw.view(getattr(ml, _DTYPES[code][0])).astype(np.float32).reshape(shape)
+            if code not in _DTYPES:
+                raise WeightsError(f"{self.path}: tensor {info.name!r} has dtype {code}, which htsr "
+                                   "cannot read")
+            return widen(np.asarray(self._handle.get_tensor(info.name)))
+        except WeightsError:
+            raise
+        except Exception as e:
+            raise WeightsError(f"{self.path}: cannot read tensor {info.name!r}: {e}") from None
+
+    def close(self) -> None:
+        self._handle = None
+
+
+class ShardedSafetensorsReader(Reader):
+    """Several ``.safetensors`` shards: listed by an index JSON's ``weight_map``, or all in a folder."""
+
+    def __init__(self, shards: list[Path], *, index: Path | None = None, layout: str | None = None):
+        self.source = str(index if index is not None else shards[0].parent)
+        self._files = {p.name: SafetensorsReader(p, layout=layout) for p in shards}
+        self._where: dict[str, str] = {}
+        if index is not None:
+            self._from_index(index)
+        else:
+            for shard, r in self._files.items():
+                for name in r._entries:
+                    if name in self._where:
+                        raise WeightsError(f"{self.source}: tensor {name!r} is in both "
+                                           f"{self._where[name]} and {shard}")
+                    self._where[name] = shard
+
+    @classmethod
+    def from_index(cls, index, *, layout: str | None = None) -> "ShardedSafetensorsReader":
+        index = Path(index)
+        weight_map = weight_map_of(index)
+        missing = sorted({f for f in weight_map.values() if not (index.parent / f).is_file()})
+        if missing:
+            raise WeightsError(f"{index}: {len(missing)} shard(s) listed in its weight_map are "
+                               f"missing: {', '.join(missing[:5])}")
+        shards = [index.parent / f for f in sorted(set(weight_map.values()))]
+        return cls(shards, index=index, layout=layout)
+
+    def _from_index(self, index: Path) -> None:
+        for name, shard in weight_map_of(index).items():
+            if name not in self._files[shard]._entries:
+                raise WeightsError(f"{index}: its weight_map puts tensor {name!r} in {shard}, "
+                                   "which does not hold it")
+            self._where[name] = shard
+
+    def infos(self) -> list[TensorInfo]:
+        by_name = {}
+        for r in self._files.values():
+            by_name.update({i.name: i for i in r.infos()})
+        return [by_name[n] for n in sorted(self._where, key=natural_key)]
+
+    def read(self, info: TensorInfo) -> np.ndarray:
+        return self._files[self._where[info.name]].read(info)
+
+    def close(self) -> None:
+        for r in self._files.values():
+            r.close()
+
+
+def weight_map_of(index: Path) -> dict[str, str]:
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+        wm = data["weight_map"]
+        if not isinstance(wm, dict) or not all(isinstance(v, str) for v in wm.values()):
+            raise ValueError("weight_map is not a mapping of tensor names to shard files")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+        raise WeightsError(f"{index}: not a usable shard index (needs a JSON object with a "
+                           f"'weight_map'): {e!r}") from None
+    for shard in wm.values():
+        if os.path.basename(shard) != shard:
+            raise WeightsError(f"{index}: shard {shard!r} is not a file name beside the index")
+    return wm

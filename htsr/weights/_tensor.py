@@ -1,0 +1,218 @@
+"""The records a loader yields, and the rules that give each tensor its kind."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import WeightsError
+
+__all__ = ["Tensor", "TensorInfo", "classify", "KINDS", "MATRIX_KINDS", "natural_key"]
+
+#: Every kind a tensor can be given (see :func:`classify`).
+KINDS = ("dense", "embedding", "conv1d", "conv2d", "bias", "norm", "other")
+#: The kinds whose weights have a spectrum (the kinds ``htsr.rmt.layer_matrices`` takes).
+MATRIX_KINDS = ("dense", "embedding", "conv1d", "conv2d")
+
+_NORM_TOKEN = re.compile(r"^(ln|bn|gn|rms)\d*$")
+_NORM_WORDS = ("norm", "running_mean", "running_var", "num_batches_tracked")
+_EMBED_TOKENS = {"emb", "wte", "wpe"}
+_ATTENTION_TOKENS = {"attn", "attention", "query", "key", "value", "q", "k", "v", "qkv", "heads",
+                     "expert", "experts"}
+
+
+def _tokens(name: str) -> list[str]:
+    return [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
+
+
+def classify(name: str, shape: tuple[int, ...], dtype) -> str:
+    """The kind of a tensor, from its name, shape and dtype.
+
+    The rules, in order (``name`` is compared in lower case):
+
+    1. a dtype that is not floating point (integer buffers such as
+       ``position_ids``, booleans, strings, objects) -> ``"other"``;
+    2. 0-D -> ``"other"``;
+    3. 1-D -> ``"norm"`` if the name holds ``norm`` (LayerNorm, BatchNorm,
+       RMSNorm, ``normalization``), ``running_mean``/``running_var``, or a
+       component ``ln``, ``bn``, ``gn``, ``rms`` (optionally numbered: ``ln_1``,
+       ``bn2``); otherwise ``"bias"`` (biases, and other per-channel vectors);
+    4. 2-D -> ``"embedding"`` if the name holds ``embed`` or has a component
+       ``emb``, ``wte`` or ``wpe`` (GPT-2), otherwise ``"dense"`` (linear layers, attention
+       projections, HF GPT-2 ``Conv1D``, which is a 2-D matrix);
+    5. 3-D -> ``"other"`` when a name component says attention or experts
+       (``attn``, ``attention``, ``query``, ``key``, ``value``, ``q``/``k``/``v``,
+       ``qkv``, ``heads``, ``expert(s)``: multi-head ``DenseGeneral`` kernels,
+       stacked MoE experts) and no component holds ``conv``; otherwise
+       ``"conv1d"``;
+    6. 4-D -> ``"conv2d"``;
+    7. anything else -> ``"other"``.
+
+    Only :data:`MATRIX_KINDS` have a spectrum.  The layout of a convolution
+    (PyTorch ``(out, in, k...)`` or Keras ``(k..., in, out)``) is carried by
+    :attr:`Tensor.layout`, not by the kind.
+    """
+    is_float = _dtype_name(dtype).startswith(("float", "bfloat"))
+    ndim = len(shape)
+    if not is_float or ndim == 0:
+        return "other"
+    low = name.lower()
+    toks = _tokens(name)
+    if ndim == 1:
+        if any(w in low for w in _NORM_WORDS) or any(_NORM_TOKEN.match(t) for t in toks):
+            return "norm"
+        return "bias"
+    if ndim == 2:
+        if "embed" in low or _EMBED_TOKENS.intersection(toks):
+            return "embedding"
+        return "dense"
+    if ndim == 3:
+        if not any("conv" in t for t in toks) and _ATTENTION_TOKENS.intersection(toks):
+            return "other"
+        return "conv1d"
+    if ndim == 4:
+        return "conv2d"
+    return "other"
+
+
+def _dtype_name(dtype) -> str:
+    """A dtype's name: ``"float32"``, ``"bfloat16"``, ``"int64"``, ``"object"``..."""
+    if isinstance(dtype, str):
+        return dtype.lower()
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        return str(dtype).lower()
+
+
+def natural_key(name: str):
+    """Sort key that puts ``layer.2`` before ``layer.10``."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name) if p]
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """What is known of a tensor before its values are read.
+
+    Attributes
+    ----------
+    name : str
+        The tensor's name in its source (``encoder.layer.0.attention.self.query.weight``).
+    shape : tuple of int
+    dtype : str
+        The dtype as stored (``"float32"``, ``"bfloat16"``, ``"float16"``, ``"int64"``, ...).
+    kind : str
+        One of :data:`KINDS`, from :func:`classify`.
+    layout : str
+        ``"pytorch"`` (``(out, in)``, conv ``(out, in, k...)``) or ``"keras"``
+        (``(in, out)``, conv ``(k..., in, out)``), as ``htsr.rmt.layer_matrices`` takes it.
+    source : str
+        The file it comes from, or a description of the in-memory object.
+    tied_to : str or None
+        For PyTorch sources, the name of an earlier tensor that shares this
+        one's storage (tied weights, e.g. a language-model head tied to the
+        embeddings), else None.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    kind: str
+    layout: str
+    source: str
+    tied_to: str | None = None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype, "kind": self.kind,
+                "layout": self.layout, "source": self.source, "tied_to": self.tied_to}
+
+
+@dataclass(frozen=True, repr=False)
+class Tensor:
+    """One tensor read from a weights source.
+
+    It unpacks as ``name, array, kind = tensor``.  ``array`` is a NumPy array;
+    floating-point tensors stored in 16 bits or fewer (float16, bfloat16,
+    float8) are widened to float32, float32 and float64 are kept as stored.
+
+    Attributes
+    ----------
+    name, array, kind
+        The tensor's name, its values, and its kind (:func:`classify`).
+    info : TensorInfo
+        Shape, stored dtype, layout, source and ``tied_to``.
+
+    Values are never altered: a tensor holding NaN or inf is yielded as it
+    is.  :meth:`nonfinite_message` says so in one line (the report turns it
+    into a warning row), :attr:`is_finite` is the boolean.
+    """
+
+    name: str
+    array: np.ndarray = field(compare=False)
+    kind: str
+    info: TensorInfo = field(compare=False)
+
+    def __iter__(self):
+        return iter((self.name, self.array, self.kind))
+
+    def __repr__(self) -> str:
+        return (f"Tensor(name={self.name!r}, shape={tuple(self.array.shape)}, kind={self.kind!r}, "
+                f"dtype={self.info.dtype!r}, layout={self.info.layout!r})")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    @property
+    def layout(self) -> str:
+        return self.info.layout
+
+    @property
+    def source(self) -> str:
+        return self.info.source
+
+    def count_nonfinite(self) -> tuple[int, int]:
+        """``(n_nan, n_inf)``: how many values are NaN and how many are +-inf."""
+        a = self.array
+        if not np.issubdtype(a.dtype, np.inexact):
+            return 0, 0
+        return int(np.count_nonzero(np.isnan(a))), int(np.count_nonzero(np.isinf(a)))
+
+    @property
+    def is_finite(self) -> bool:
+        """True when every value is finite (always True for integer tensors)."""
+        a = self.array
+        return not np.issubdtype(a.dtype, np.inexact) or bool(np.isfinite(a).all())
+
+    def nonfinite_message(self) -> str | None:
+        """One line naming the source, the tensor and its NaN/inf counts; None if all finite."""
+        if self.is_finite:
+            return None
+        n_nan, n_inf = self.count_nonfinite()
+        return (f"{self.source}: tensor {self.name!r} (shape {self.shape}) has {n_nan} NaN and "
+                f"{n_inf} inf values out of {self.array.size}; no spectrum is computed from it")
+
+    def require_matrix(self) -> "Tensor":
+        """Return self if its kind has a spectrum (:data:`MATRIX_KINDS`), else raise WeightsError."""
+        if self.kind not in MATRIX_KINDS:
+            raise WeightsError(
+                f"{self.source}: tensor {self.name!r} has shape {self.shape} and dtype "
+                f"{self.info.dtype} (kind {self.kind!r}): it is not a weight matrix; only "
+                f"{', '.join(MATRIX_KINDS)} tensors have a spectrum")
+        return self
+
+    def to_dict(self) -> dict:
+        """The tensor's description (not its values)."""
+        d = self.info.to_dict()
+        d["finite"] = self.is_finite
+        return d

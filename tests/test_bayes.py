@@ -1,0 +1,201 @@
+"""htsr.bayes: NumPyro tail models on the shared law interface (fast configurations; studies in benchmarks/)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numpyro")
+pytest.importorskip("arviz")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+
+import htsr.bayes as hb  # noqa: E402
+from htsr._jax import x64  # noqa: E402
+from htsr.errors import ConvergenceWarning, DataError, FitError, HtsrError  # noqa: E402
+from htsr.models import registry  # noqa: E402
+
+FAST = dict(draws=400, chains=2, warmup=300)
+
+
+def _pareto(rng, n, alpha, xmin=1.0):
+    return xmin * (1.0 - rng.random(n)) ** (-1.0 / (alpha - 1.0))
+
+
+def _clauset_exp_body(rng, n, alpha=2.5, xmin=1.0):
+    """Clauset et al. (2009) Sec. 3.3: density C e^(-alpha x/xmin) below xmin, C (x/xmin)^-alpha above."""
+    mb = np.exp(alpha) * xmin / alpha * -np.expm1(-alpha)
+    mt = xmin / (alpha - 1.0)
+    nb = rng.binomial(n, mb / (mb + mt))
+    body = -xmin / alpha * np.log1p(-rng.random(nb) * -np.expm1(-alpha))
+    return np.concatenate([body, _pareto(rng, n - nb, alpha, xmin)])
+
+
+@pytest.fixture(scope="module")
+def pl_data():
+    return _pareto(np.random.default_rng(11), 200, 2.5)
+
+
+@pytest.fixture(scope="module")
+def pl_fit(pl_data):
+    prior = hb.Gamma(3.0, 2.0, loc=1.0)
+    return hb.fit(pl_data, xmin=1.0, priors={"alpha": prior}, seed=3, **FAST), prior
+
+
+def test_fixed_xmin_matches_conjugate_gamma_posterior(pl_data, pl_fit):
+    f, prior = pl_fit
+    a = prior.shape + pl_data.size
+    b = prior.rate + np.sum(np.log(pl_data))
+    mean, sd = 1.0 + a / b, np.sqrt(a) / b
+    draws = np.asarray(f.idata.posterior["alpha"]).ravel()
+    ess = float(hb.result.summarize(f.idata, ["alpha"])["ess_bulk"].iloc[0])
+    assert ess > 100
+    mcse = sd / np.sqrt(ess)
+    assert abs(draws.mean() - mean) < 4 * mcse
+    # sd of the sample sd ~ sd / sqrt(2 ess)
+    assert abs(draws.std(ddof=1) - sd) < 4 * sd / np.sqrt(2 * ess)
+    # the closed form agrees exactly with the Gamma
+    c = hb.fit(pl_data, xmin=1.0, priors={"alpha": prior}, method="conjugate", draws=2000, chains=2)
+    assert c.diagnostics["exact_mean"] == pytest.approx(mean, rel=1e-12)
+    assert c.diagnostics["exact_sd"] == pytest.approx(sd, rel=1e-12)
+
+
+def test_fit_returns_named_arviz_groups_and_diagnostics(pl_fit):
+    f, _ = pl_fit
+    groups = set(f.idata.groups())
+    assert {"posterior", "log_likelihood", "observed_data", "posterior_predictive", "sample_stats"} <= groups
+    assert f.idata.posterior["alpha"].dims == ("chain", "draw")
+    assert f.idata.log_likelihood["x"].dims == ("chain", "draw", "tail_point")
+    assert f.idata.posterior_predictive["x"].shape[-1] == f.n_tail == 200
+    table = f.summary()
+    assert list(table.columns) == ["mean", "sd", "hdi_3%", "hdi_97%", "ess_bulk", "ess_tail", "r_hat"]
+    assert table.loc["alpha", "r_hat"] < 1.01
+    assert f.diagnostics["n_divergent"] == 0
+    assert 0.05 < f.ppc_p <= 1.0  # pure power law: the KS check must not reject
+    d = f.to_dict()
+    lo, hi = d["alpha_hdi94"]
+    assert lo < d["alpha_mean"] < hi and d["n_tail"] == 200
+
+
+def test_same_seed_same_draws(pl_data, pl_fit):
+    f, prior = pl_fit
+    g = hb.fit(pl_data, xmin=1.0, priors={"alpha": prior}, seed=3, **FAST)
+    np.testing.assert_array_equal(np.asarray(f.idata.posterior["alpha"]), np.asarray(g.idata.posterior["alpha"]))
+
+
+@pytest.mark.parametrize("name, params", [("power_law", {"alpha": 2.5}), ("lognormal", {"mu": 0.3, "sigma": 1.2})])
+def test_model_log_density_is_the_law_logdensity_fn(name, params):
+    """Issue 11: the NumPyro model's likelihood at a point is Law.logdensity_fn at that point."""
+    from numpyro.handlers import substitute, trace
+
+    from htsr.bayes.models import tail_model
+    from htsr.bayes.priors import resolve_priors
+
+    law = registry.get(name)
+    x = _pareto(np.random.default_rng(5), 500, 2.5, 2.0)
+    with x64():
+        tr = trace(substitute(tail_model, params)).get_trace(
+            jnp.asarray(x), law=law, xmin=2.0, priors=resolve_priors(law, 2.0, None))
+        site = tr["x"]
+        model_ll = float(jnp.sum(site["fn"].log_prob(site["value"])))
+        shared = float(law.logdensity_fn(jnp.asarray(x), None, 2.0)(params))
+    assert model_ll == pytest.approx(shared, rel=1e-13)
+
+
+def test_lognormal_tail_posterior_near_mle():
+    law = registry.get("lognormal")
+    rng = np.random.default_rng(7)
+    x = np.sort(np.exp(rng.normal(0.5, 1.0, 3000)))
+    tail = x[x >= 1.0][:500]
+    tail = tail[:500]
+    with x64():
+        mle = law.mle(jnp.asarray(tail)[None, :], jnp.asarray([tail.size]), 1.0)
+    f = hb.fit(tail, "lognormal", xmin=1.0, seed=1, draws=250, warmup=250, chains=2)
+    post = f.summary()
+    for k, name in enumerate(("mu", "sigma")):
+        # within 1.5 posterior sd of the MLE (the prior is weak at n=500)
+        assert abs(post.loc[name, "mean"] - float(mle.params[0, k])) < 1.5 * post.loc[name, "sd"]
+    assert post["r_hat"].max() < 1.02
+
+
+def test_unknown_xmin_recovers_alpha_and_xmin():
+    x = _clauset_exp_body(np.random.default_rng(4), 600)
+    f = hb.fit(x, seed=2, draws=300, warmup=300, chains=2, max_candidates=60)
+    s = f.summary()
+    assert s.loc["alpha", "hdi_3%"] < 2.5 < s.loc["alpha", "hdi_97%"]
+    # the exponential body has the tail's log-slope at xmin = 1, so xmin is only located to ~30%
+    assert s.loc["xmin", "hdi_3%"] < 1.3 and s.loc["xmin", "hdi_97%"] > 0.6
+    assert f.xmin is None and "xmin" in f.idata.posterior and "phi" in f.idata.posterior
+    assert f.idata.log_likelihood["x"].shape[-1] == x.size
+    assert f.diagnostics["n_divergent"] == 0 and f.diagnostics["max_r_hat"] < 1.02
+
+
+def test_discrete_bounded_cutoff_run():
+    rng = np.random.default_rng(8)
+    with x64():
+        xd = np.asarray(registry.get("power_law").sample(jax.random.PRNGKey(0), {"alpha": 2.3}, 2.0, (200,),
+                                                         discrete=True))
+    small = dict(draws=200, warmup=200, chains=2)
+    d = hb.fit(xd, xmin=2.0, discrete=True, seed=0, **small)
+    assert abs(d.alpha - 2.3) < 4 * d.alpha_sd
+    xb = _pareto(rng, 600, 1.8)
+    b = hb.fit(xb[xb <= 50.0][:300], "bounded_power_law", xmin=1.0, xmax=50.0, **small)
+    assert abs(b.alpha - 1.8) < 4 * b.alpha_sd and b.xmax == 50.0
+    c = hb.fit(_pareto(rng, 200, 2.2), "power_law_cutoff", xmin=1.0, **small)
+    assert set(c.summary().index) == {"alpha", "lam"}
+
+
+def test_hierarchical_pools_toward_network_mean():
+    rng = np.random.default_rng(9)
+    true = rng.normal(2.5, 0.25, 12).clip(1.6)
+    samples = [_pareto(rng, int(n), a) for a, n in zip(true, rng.integers(10, 40, 12))]
+    h = hb.fit_many(samples, xmin=1.0, seed=0, **FAST)
+    i = hb.fit_many(samples, xmin=1.0, hierarchical=False, seed=0, **FAST)
+    mle = np.array([1.0 + s.size / np.sum(np.log(s)) for s in samples])
+    assert h.idata.posterior["alpha"].dims == ("chain", "draw", "layer")
+    assert h.diagnostics["n_divergent"] < 5
+    # partial pooling: the hierarchical means spread less than the independent ones
+    assert np.std(h.alpha) < 0.9 * min(np.std(i.alpha), np.std(mle))
+    assert "alpha_network" in h.summary().index
+
+
+def test_loo_compare_ranks_and_reports_pareto_k(pl_data):
+    r = hb.loo_compare(pl_data, ("power_law", "lognormal"), xmin=1.0, seed=0, **FAST)
+    assert set(r.table.index) == {"power_law", "lognormal"}
+    assert r.pareto_k["power_law"].shape == (pl_data.size,)
+    assert r.to_dict()["best"] in ("power_law", "lognormal")
+
+
+def test_plots_return_axes(pl_fit):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from htsr.plot.bayes import plot_alpha_posterior, plot_ccdf_bands
+
+    f, _ = pl_fit
+    ax = plot_alpha_posterior(f)
+    assert ax.get_xlabel() == r"$\alpha$"
+    ax = plot_ccdf_bands(f)
+    assert len(ax.collections) == 2 and ax.get_xscale() == "log"
+
+
+def test_convergence_warning_on_bad_chains(pl_data):
+    with pytest.warns(ConvergenceWarning, match="r_hat|divergent"):
+        hb.fit(pl_data, xmin=1.0, draws=5, chains=2, warmup=2)
+
+
+@pytest.mark.parametrize("data, kwargs, error, match", [
+    ([1.0, np.nan, 2.0], {"xmin": 1.0}, DataError, "NaN"),
+    ([], {"xmin": 1.0}, DataError, "empty"),
+    ([1.0, 2.0, 3.0], {"xmin": 2.5}, FitError, "1 point"),
+    ([1.0, 2.0, 3.0], {"xmin": 10.0}, FitError, "above the largest"),
+    ([1.0, 2.0, 3.0], {"xmin": 1.0, "model": "zipf"}, HtsrError, "unknown model 'zipf'"),
+    ([1.0, 2.0, 3.0], {"xmin": 1.0, "priors": {"beta": hb.Normal(0, 1)}}, HtsrError, "beta"),
+    ([1.0, 2.0, 3.0], {"xmin": 1.0, "draws": 0}, HtsrError, "draws"),
+])
+def test_bad_input_raises_named_errors(data, kwargs, error, match):
+    kwargs = dict(kwargs)
+    model = kwargs.pop("model", "power_law")
+    with pytest.raises(error, match=match):
+        hb.fit(data, model, **kwargs)
