@@ -103,6 +103,11 @@ def test_bounded_bootstrap():
     r = bootstrap(x, method="bounded", xmin=1.0, xmax=10.0, reps=100, seed=0)
     lo, hi = r.intervals["alpha"]["bca"]
     assert lo < 0.0 < hi and r.fit.method == "bounded"
+    # the bootstrap standard error matches the Fisher information of the bounded law at alpha = 0
+    # (Var[ln X] of the uniform on [1, 10], n = 400): sd(alpha_hat) = 1 / sqrt(n Var[ln X])
+    t = np.log(10.0)
+    var_log = (10 * t**2 - 2 * 10 * t + 2 * 10 - 2) / 9 - ((10 * t - 10 + 1) / 9) ** 2
+    assert r.standard_error["alpha"] == pytest.approx(1 / np.sqrt(400 * var_log), rel=0.2)
 
 
 @pytest.mark.parametrize("kwargs", [dict(reps=0), dict(level=1.0), dict(seed=-2), dict(jackknife_groups=1)])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import pareto
 
+import htsr
 from htsr.cli.main import main
 
 
@@ -34,12 +35,18 @@ def test_fit_json(sample_file, capsys):
 
 def test_fit_table_and_options(sample_file, capsys):
     path, _ = sample_file
+    x = np.loadtxt(path)
     assert main(["fit", str(path), "--xmin", "1.5"]) == 0
     out = capsys.readouterr().out
-    assert "alpha" in out and "xmin" in out and "1.5" in out
+    ref = htsr.fit(x, xmin=1.5)
+    assert f"{ref.alpha:.6g} ± {ref.sigma:.2g}" in out and f"{ref.n_tail} / {ref.n}" in out
     assert main(["fit", str(path), "--json", "--min-tail", "700", "--unbiased"]) == 0
     out = json.loads(capsys.readouterr().out)
+    ref = htsr.fit(x, min_tail=700, estimator="unbiased")
+    assert (out["alpha"], out["xmin"], out["n_tail"]) == (ref.alpha, ref.xmin, ref.n_tail)
     assert out["n_tail"] >= 700 and out["estimator"] == "unbiased"
+    mle = htsr.fit(x, xmin=ref.xmin)  # the unbiased alpha is 1 + (n-1)/sum: below the MLE by (alpha-1)/n
+    assert out["alpha"] == pytest.approx(1 + (mle.alpha - 1) * (ref.n_tail - 1) / ref.n_tail, rel=1e-12)
 
 
 def test_fit_discrete_npy_and_plot(tmp_path, capsys):

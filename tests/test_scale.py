@@ -15,6 +15,7 @@ from htsr import _jax
 from htsr.errors import HtsrError
 from htsr.fitting import bounded_kernels as BK
 from htsr.fitting import kernels as K
+from htsr.fitting import prune as R
 from htsr.fitting import scan as S
 from htsr.fitting import search as Q
 from htsr.fitting.batch import fit_padded
@@ -36,16 +37,16 @@ def _scan_calls():
     """Every kernel the scan calls on rows of length P_LARGE, with the shapes the scan gives it."""
     P, row = P_LARGE, _f64(1, P_LARGE)
     m0, (m1,), budget = S.CONTINUOUS_BOUNDS
-    c1, cw = S.pairs_per_call(m1, budget), S.pairs_per_call(S._HINTS * 9, budget)
+    c1, cw = R.pairs_per_call(m1, budget), R.pairs_per_call(R._HINTS * 9, budget)
     levels = Q.plan_levels(P)
-    H, E = levels.items[-1], S.exact_pairs(P)
+    H, E = levels.items[-1], R.exact_pairs(P)
     d0, (d1,), dbudget = S.DISCRETE_BOUNDS
-    dc, dH, dE = S.pairs_per_call(d1, dbudget), S.DISCRETE_ITEMS[-1], S.exact_pairs(P, 1 << 13)
+    dc, dH, dE = R.pairs_per_call(d1, dbudget), S.DISCRETE_ITEMS[-1], R.exact_pairs(P, 1 << 13)
     disc = (row,) * 5 + (_i32(1),)
     return {
         "coarse bound": (K.continuous_lower_bound, (row, row, _i32(1), _i32(1, P)), {"m": m0}),
         "spread bound": (K.continuous_refined_bound, (row, row, _i32(1), _i32(c1), _i32(c1)), {"m": m1}),
-        "window bound": (K.continuous_window_bound, (row, row, _i32(1), _i32(cw), _i32(cw), _i32(cw, S._HINTS)), {}),
+        "window bound": (K.continuous_window_bound, (row, row, _i32(1), _i32(cw), _i32(cw), _i32(cw, R._HINTS)), {}),
         "block points": (K.continuous_block_points, (row, row, _i32(1)) + (_i32(H),) * 3 + (_i32(),),
                          {"f": levels.fanout}),
         "exact D": (K.continuous_exact_d, (row, row, _i32(1), _i32(E), _i32(E)), {}),
@@ -133,7 +134,7 @@ def test_branch_and_bound_with_a_cap_and_hints(bnb_case):
 def test_search_path_equals_exhaustive_on_small_samples(kind, monkeypatch):
     """The branch-and-bound path (used for rows longer than SEARCH_MIN_P), forced on
     3000 points of every kind of data: the exhaustive scan's xmin, alpha and D."""
-    monkeypatch.setattr(S, "SEARCH_MIN_P", 64)
+    monkeypatch.setattr(R, "SEARCH_MIN_P", 64)
     rng = np.random.default_rng(42)
     n = 3000
     x = {

@@ -32,9 +32,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    x = read_data(args.file)  # file errors answer before JAX is imported
     from ..inference.compare import compare_all
 
-    x = read_data(args.file)
     df = compare_all(x, xmin=args.xmin, discrete=args.discrete)
     fits = df.attrs["fits"]
     if args.json:

@@ -79,9 +79,9 @@ def _with_progress(label, quiet, fn, **kwargs):
 
 
 def run(args: argparse.Namespace) -> int:
+    data = read_data(args.file)  # a missing or malformed file answers before JAX is imported
     from ..fitting import fit
 
-    data = read_data(args.file)
     result = _with_progress(
         "xmin scan", args.quiet, fit, data=data, xmin=args.xmin, discrete=args.discrete,
         xmin_range=args.xmin_range, min_tail=args.min_tail, estimator="unbiased" if args.unbiased else "mle",

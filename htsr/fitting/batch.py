@@ -19,10 +19,9 @@ from ..models import powerlaw as pl
 from . import kernels as K
 from .bounded_scan import final_alpha as _bounded_final_alpha
 from .bounded_scan import scan_bounded_continuous, scan_bounded_discrete
+from .prune import chunk_size, run_chunks
 from .result import KSCurve, PowerLawFit
 from .scan import (
-    _chunk_size,
-    _run_chunks,
     continuous_candidates,
     discrete_candidates,
     scan_continuous,
@@ -363,7 +362,7 @@ def tail_d(tail, alpha, xmin, discrete):
             def exact(bs, js):
                 return K.continuous_exact_d(lx, a, n, bs, js, np.full(len(bs), np.log(xmin)))
 
-        return float(_run_chunks(exact, np.array([0]), P, _chunk_size(P, budget))[0])
+        return float(run_chunks(exact, np.array([0]), P, chunk_size(P, budget))[0])
 
 
 def ks_curve(result: PowerLawFit) -> KSCurve:

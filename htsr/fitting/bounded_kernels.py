@@ -120,9 +120,10 @@ def continuous_refined_bound(lx, alpha, r, n, bs, js, m: int = 1024):
     return _pair_bound(lx, alpha, r, n, bs, js, m)
 
 
-@jax.jit
-def continuous_exact_d(lx, alpha, r, n, bs, js):
-    """Exact D for the (sample, candidate) pairs ``(bs[c], js[c])``, every tail point; (C,)."""
+@partial(jax.jit, static_argnames=("peak",))
+def continuous_exact_d(lx, alpha, r, n, bs, js, peak: bool = False):
+    """Exact D for the (sample, candidate) pairs ``(bs[c], js[c])``, every tail point; (C,).
+    ``peak=True`` also returns the tail offset of the largest deviation."""
     P = lx.shape[-1]
     nt = (n[bs] - js)[:, None]
     par = (lx[bs, js][:, None], alpha[bs, js][:, None], r[bs, js][:, None])
@@ -130,7 +131,7 @@ def continuous_exact_d(lx, alpha, r, n, bs, js):
     def dev(pos):
         return _dev(lx[bs[:, None], jnp.minimum(js[:, None] + pos, P - 1)], *par, pos, nt)
 
-    return blocked_max(dev, nt, min(P, EXACT_WIDTH))
+    return blocked_max(dev, nt, min(P, EXACT_WIDTH), peak)
 
 
 @partial(jax.jit, static_argnames=("f",))
@@ -224,9 +225,10 @@ def discrete_refined_bound(u, c, alpha, nt, cum_before, nu, xmax, bs, js, m: int
     return _disc_pair_bound(u, cum_before + c, alpha, nt, cum_before, nu, xmax, bs, js, m)
 
 
-@jax.jit
-def discrete_exact_d(u, c, alpha, nt, cum_before, nu, xmax, bs, js):
-    """Exact D for discrete (sample, candidate) pairs, every unique value of the tail; (C,)."""
+@partial(jax.jit, static_argnames=("peak",))
+def discrete_exact_d(u, c, alpha, nt, cum_before, nu, xmax, bs, js, peak: bool = False):
+    """Exact D for discrete (sample, candidate) pairs, every unique value of the tail; (C,).
+    ``peak=True`` also returns the offset of the largest deviation."""
     U = u.shape[-1]
     ccum = cum_before + c
     par = _pair(u, alpha, nt, cum_before, xmax, bs, js)
@@ -234,7 +236,7 @@ def discrete_exact_d(u, c, alpha, nt, cum_before, nu, xmax, bs, js):
     def dev(pos):
         return _at(u, ccum, nu, bs[:, None], jnp.minimum(js[:, None] + pos, U - 1), *par)[0]
 
-    return blocked_max(dev, (nu[bs] - js)[:, None], min(U, EXACT_WIDTH // 8))
+    return blocked_max(dev, (nu[bs] - js)[:, None], min(U, EXACT_WIDTH // 8), peak)
 
 
 @partial(jax.jit, static_argnames=("f",))

@@ -2,7 +2,7 @@
 
 :func:`scan_bounded_continuous` and :func:`scan_bounded_discrete` drive the
 kernels of :mod:`htsr.fitting.bounded_kernels` through the same pruning loop
-as the unbounded scan (:func:`htsr.fitting.scan._prune_loop`), so the selected
+as the unbounded scan (:func:`htsr.fitting.prune.prune_loop`), so the selected
 xmin is the exhaustive scan's.
 
 :func:`fit_range_padded` fits alpha (and D) to a batch of tails whose ends are
@@ -20,17 +20,15 @@ from .. import _jax
 from ..models import bounded as bd
 from ..models import powerlaw as pl
 from . import bounded_kernels as BK
+from .prune import Scan, exact_pairs, prune_loop
 from .scan import (
     CONTINUOUS_BOUNDS,
     DISCRETE_BOUNDS,
     DISCRETE_ITEMS,
-    Scan,
     ScanResult,
-    _prune_loop,
-    _select,
     candidate_bounds,
     candidates,
-    exact_pairs,
+    select_argmin,
     unique_rows,
 )
 from .search import plan_levels
@@ -62,12 +60,13 @@ def scan_bounded_continuous(x, n, xmax, cand, *, exhaustive: bool = False, m: in
         return BK.continuous_block_points(lx, alpha, r, n, bs, js, starts, step, f=levels.fanout)
 
     scan = Scan(exact=lambda bs, js: BK.continuous_exact_d(lx, alpha, r, n, bs, js),
+                peak=lambda bs, js: BK.continuous_exact_d(lx, alpha, r, n, bs, js, peak=True),
                 chunk=exact_pairs(x.shape[1]),
                 spread=lambda bs, js, m: BK.continuous_refined_bound(lx, alpha, r, n, bs, js, m=m),
                 window=lambda bs, js, h: BK.continuous_window_bound(lx, alpha, r, n, bs, js, h),
                 points=points, last=n - 1, levels=levels, cascade=CONTINUOUS_BOUNDS[1], budget=CONTINUOUS_BOUNDS[2])
-    D_all = _prune_loop(key, rows, cols, cand.shape, scan, tick)
-    return _select(D_all, np.asarray(alpha), cand, scan)
+    D_all = prune_loop(key, rows, cols, cand.shape, scan, tick)
+    return select_argmin(D_all, np.asarray(alpha), cand, scan)
 
 
 def scan_bounded_discrete(u, c, nu, xmax, cand_fn, *, exhaustive: bool = False, m: int = DISCRETE_BOUNDS[0],
@@ -93,12 +92,13 @@ def scan_bounded_discrete(u, c, nu, xmax, cand_fn, *, exhaustive: bool = False, 
         return BK.discrete_block_points(u, c, alpha, nt, cb, nu, xmax, bs, js, starts, step, f=levels.fanout)
 
     scan = Scan(exact=lambda bs, js: BK.discrete_exact_d(u, c, alpha, nt, cb, nu, xmax, bs, js),
+                peak=lambda bs, js: BK.discrete_exact_d(u, c, alpha, nt, cb, nu, xmax, bs, js, peak=True),
                 chunk=exact_pairs(u.shape[1], 1 << 13),
                 spread=lambda bs, js, m: BK.discrete_refined_bound(u, c, alpha, nt, cb, nu, xmax, bs, js, m=m),
                 window=lambda bs, js, h: BK.discrete_window_bound(u, c, alpha, nt, cb, nu, xmax, bs, js, h),
                 points=points, last=nu - 1, levels=levels, cascade=DISCRETE_BOUNDS[1], budget=DISCRETE_BOUNDS[2])
-    D_all = _prune_loop(key, rows, cols, cand.shape, scan, tick)
-    return _select(D_all, np.asarray(alpha), cand, scan)
+    D_all = prune_loop(key, rows, cols, cand.shape, scan, tick)
+    return select_argmin(D_all, np.asarray(alpha), cand, scan)
 
 
 def final_alpha(tails, xmins, xmaxs, discrete, conditional=False):

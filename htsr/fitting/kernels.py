@@ -202,30 +202,41 @@ def continuous_window_bound(lx, alpha, n, bs, js, hints, w: int = 9):
     return jnp.max(dev, axis=-1)
 
 
-def blocked_max(dev_fn, nt, width: int):
+def blocked_max(dev_fn, nt, width: int, peak: bool = False):
     """max over tail positions ``0 <= pos < nt`` of ``dev_fn(pos)``, ``width`` at a time.
 
     ``dev_fn(pos)`` maps offsets (C, width) to deviations (C, width); ``nt`` (C, 1).
     A ``fori_loop`` over blocks of the longest tail: memory O(C width), never O(C P).
+    ``peak=True`` also returns the offset where the maximum is.
     """
     off = jnp.arange(width, dtype=jnp.int32)[None, :]
 
-    def body(k, acc):
+    def body(k, carry):
+        acc, arg = carry
         pos = k * width + off
-        return jnp.maximum(acc, jnp.max(jnp.where(pos < nt, dev_fn(pos), 0.0), axis=-1))
+        dev = jnp.where(pos < nt, dev_fn(pos), 0.0)
+        top = jnp.max(dev, axis=-1)
+        if not peak:
+            return jnp.maximum(acc, top), arg
+        better = top > acc
+        where = (k * width + jnp.argmax(dev, axis=-1)).astype(jnp.int32)
+        return jnp.where(better, top, acc), jnp.where(better, where, arg)
 
     blocks = (jnp.max(nt) + width - 1) // width
-    return jax.lax.fori_loop(0, blocks, body, jnp.zeros(nt.shape[0], jnp.float64))
+    init = (jnp.zeros(nt.shape[0], jnp.float64), jnp.zeros(nt.shape[0], jnp.int32))
+    acc, arg = jax.lax.fori_loop(0, blocks, body, init)
+    return (acc, arg) if peak else acc
 
 
-@jax.jit
-def continuous_exact_d(lx, alpha, n, bs, js, lxmin=None):
+@partial(jax.jit, static_argnames=("peak",))
+def continuous_exact_d(lx, alpha, n, bs, js, lxmin=None, peak: bool = False):
     """Exact D for the (sample, candidate) pairs ``(bs[c], js[c])``, every tail point; shape (C,).
 
     ``lxmin`` (C,), if given, is log(xmin) for each pair; by default xmin is the
     candidate's own value ``x[bs, js]`` (a user-fixed xmin need not be a data point).
     The brute-force reference (``exhaustive=True``, fixed-xmin D): tails are
-    read in blocks of ``EXACT_WIDTH`` points (:func:`blocked_max`).
+    read in blocks of ``EXACT_WIDTH`` points (:func:`blocked_max`).  ``peak=True``
+    also returns the tail offset where the deviation is largest.
     """
     P = lx.shape[-1]
     a = alpha[bs, js][:, None]
@@ -235,7 +246,7 @@ def continuous_exact_d(lx, alpha, n, bs, js, lxmin=None):
     def dev(pos):
         return _cont_dev(lx[bs[:, None], jnp.minimum(js[:, None] + pos, P - 1)], lxj, a, pos, nt)
 
-    return blocked_max(dev, nt, min(P, EXACT_WIDTH))
+    return blocked_max(dev, nt, min(P, EXACT_WIDTH), peak)
 
 
 def block_positions(starts, last, step: int, f: int):
@@ -381,11 +392,12 @@ def discrete_window_bound(u, c, alpha, nt, cum_before, nu, bs, js, hints, w: int
     return jnp.max(dev, axis=-1)
 
 
-@jax.jit
-def discrete_exact_d(u, c, alpha, nt, cum_before, nu, bs, js):
+@partial(jax.jit, static_argnames=("peak",))
+def discrete_exact_d(u, c, alpha, nt, cum_before, nu, bs, js, peak: bool = False):
     """Exact D for the (sample, candidate) pairs ``(bs[c], js[c])``; shape (C,).
 
-    Brute force over every unique value of each tail, in blocks (:func:`blocked_max`).
+    Brute force over every unique value of each tail, in blocks (:func:`blocked_max`);
+    ``peak=True`` also returns the offset of the largest deviation.
     """
     U = u.shape[-1]
     ccum = cum_before + c
@@ -396,7 +408,7 @@ def discrete_exact_d(u, c, alpha, nt, cum_before, nu, bs, js):
         k = jnp.minimum(js[:, None] + pos, U - 1)
         return _disc_at(u, ccum, nu, bs[:, None], k, *par)[0]
 
-    return blocked_max(dev, ntail_u, min(U, EXACT_WIDTH // 8))
+    return blocked_max(dev, ntail_u, min(U, EXACT_WIDTH // 8), peak)
 
 
 @partial(jax.jit, static_argnames=("f",))

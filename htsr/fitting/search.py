@@ -36,10 +36,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Levels", "plan_levels", "branch_and_bound", "hint_table"]
+__all__ = ["Levels", "branch_and_bound", "hint_table", "plan_levels"]
 
 
-def _pad_call(fn, arrays, size):
+def pad_call(fn, arrays, size):
     """``fn(*arrays)`` with every 1-D array padded to ``size`` by repeating its last entry."""
     take = len(arrays[0])
     if take < size:
@@ -95,7 +95,7 @@ def _run_level(points, items, step, bs, js, start):
     while s < start.size:
         size = next((z for z in items if z >= start.size - s), items[-1])
         sl = slice(s, s + size)
-        take, (dev, ub) = _pad_call(lambda b, j, t: points(b, j, t, step), [bs[sl], js[sl], start[sl]], size)
+        take, (dev, ub) = pad_call(lambda b, j, t: points(b, j, t, step), [bs[sl], js[sl], start[sl]], size)
         devs.append(np.asarray(dev)[:take])
         ubs.append(np.asarray(ub)[:take])
         s += size
@@ -143,16 +143,16 @@ def _evaluate(S: _Search, pair, start, step):
 
 
 def _visit(S: _Search, level, pair, start):
-    """Evaluate one level's blocks; return the sub-blocks (pair, start, ub) that stay live."""
+    """Evaluate one level's blocks; return the sub-blocks (pair, start) that stay live."""
     step = S.levels.steps[level]
     ub = _evaluate(S, pair, start, step)
     if step == 1:
-        return pair[:0], start[:0], ub[:0, 0]
+        return pair[:0], start[:0]
     sub = start[:, None] + step * np.arange(S.levels.fanout)[None, :]  # sub-block starts
     inner = sub + 1 < np.minimum(sub + step, S.last[pair][:, None])  # unvisited points inside
     live = inner & (ub + _UB_EPS > S.lb[pair][:, None]) & (S.lb[pair] <= S.cap[pair])[:, None]
     rows, cols = np.nonzero(live)
-    return pair[rows], sub[rows, cols], ub[rows, cols]
+    return pair[rows], sub[rows, cols]
 
 
 def _probe_hints(S: _Search, hints):
@@ -169,19 +169,6 @@ def _probe_hints(S: _Search, hints):
             _evaluate(S, pair, np.maximum(h - step * (f // 2), S.js[pair]), step)
 
 
-def _descend(S: _Search, level, pair, start, ub):
-    """Follow each pair's most promising live sub-block down to single points.
-
-    A probe: it raises the pairs' lower bounds at a cost of ``fanout + 1``
-    points per level, so that more pairs above ``cap`` drop out before the
-    breadth-first pass expands all their live blocks.
-    """
-    while level < len(S.levels.steps) and pair.size:
-        keep = _group_argmax(pair, ub)
-        pair, start, ub = _visit(S, level, pair[keep], start[keep])
-        level += 1
-
-
 def _expand(S: _Search, level, pair, start, max_items):
     """Breadth-first search from ``level``; splits the pairs when a level grows past ``max_items``."""
     while pair.size:
@@ -191,12 +178,8 @@ def _expand(S: _Search, level, pair, start, max_items):
             _expand(S, level, pair[:cut], start[:cut], max_items)
             _expand(S, level, pair[cut:], start[cut:], max_items)
             return
-        pair, start, ub = _visit(S, level, pair, start)
+        pair, start = _visit(S, level, pair, start)
         level += 1
-        if pair.size:
-            _descend(S, level, pair, start, ub)
-            alive = S.lb[pair] <= S.cap[pair]
-            pair, start = pair[alive], start[alive]
 
 
 def branch_and_bound(points, levels: Levels, bs, js, last, cap, hints=None, max_items: int = 1 << 20):
@@ -206,9 +189,8 @@ def branch_and_bound(points, levels: Levels, bs, js, last, cap, hints=None, max_
     ``fanout + 1`` points; the largest deviation seen per pair is a lower bound
     on its D; a sub-block goes on to the next level only if its upper bound
     exceeds that (and the pair's lower bound has not passed ``cap``).  Before
-    the first level the points around ``hints`` are evaluated, and after each
-    level a depth-first probe (:func:`_descend`) raises the lower bounds.
-    Items per level are capped at ``max_items`` (the pairs are split), so memory
+    the first level the points around ``hints`` are evaluated: with them most
+    pairs above ``cap`` drop out at once.  Items per level are capped at ``max_items`` (the pairs are split), so memory
     does not grow with the tails' length.
 
     Parameters

@@ -338,6 +338,30 @@ def params_to_eta(law, params, xmin):
     return law.from_params(p, jnp.asarray(xmin, dtype=jnp.float64), 1.0)
 
 
+# --------------------------------------------------------------------- in reported parameters
+# The law modules' public functions take the reported parameters; these are their one body.
+def params_log_pdf(law, x, params, xmin, discrete: bool):
+    """Normalised log density at ``x >= xmin``, parameters as reported (a tuple)."""
+    return log_pdf(law, jnp.asarray(x), params_to_eta(law, params, xmin), xmin, 1.0, discrete)
+
+
+def params_ccdf(law, x, params, xmin, discrete: bool):
+    """``P(X >= x)`` for ``x >= xmin``."""
+    return jnp.exp(log_ccdf(law, jnp.asarray(x), params_to_eta(law, params, xmin), xmin, 1.0, discrete))
+
+
+def params_cdf(law, x, params, xmin, discrete: bool):
+    """``P(X <= x)``: ``1 - P(X >= x + 1)`` on the integers, ``1 - P(X >= x)`` otherwise."""
+    x = jnp.asarray(x)
+    eta = params_to_eta(law, params, xmin)
+    return -jnp.expm1(log_ccdf(law, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
+
+
+def params_sample(law, key, params, xmin, shape, discrete: bool):
+    """Exact draws by inversion of the CCDF (:func:`sample_by_inversion`)."""
+    return sample_by_inversion(law, key, params_to_eta(law, params, xmin), xmin, 1.0, shape, discrete)
+
+
 @functools.cache
 def sampler(module, discrete: bool, n: int):
     """A jitted ``(key, params, xmin) -> n draws`` for a model module (cached per n)."""

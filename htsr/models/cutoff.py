@@ -91,27 +91,22 @@ SHAPE = Shape(
 
 def log_pdf(x, alpha, lam, xmin, *, discrete: bool = False):
     """Log density (or log mass) at ``x >= xmin``."""
-    eta = _tail.params_to_eta(SHAPE, (alpha, lam), xmin)
-    return _tail.log_pdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete)
+    return _tail.params_log_pdf(SHAPE, x, (alpha, lam), xmin, discrete)
 
 
 def ccdf(x, alpha, lam, xmin, *, discrete: bool = False):
     """``P(X >= x)`` for ``x >= xmin``."""
-    eta = _tail.params_to_eta(SHAPE, (alpha, lam), xmin)
-    return jnp.exp(_tail.log_ccdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete))
+    return _tail.params_ccdf(SHAPE, x, (alpha, lam), xmin, discrete)
 
 
 def cdf(x, alpha, lam, xmin, *, discrete: bool = False):
     """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    eta = _tail.params_to_eta(SHAPE, (alpha, lam), xmin)
-    x = jnp.asarray(x)
-    return -jnp.expm1(_tail.log_ccdf(SHAPE, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
+    return _tail.params_cdf(SHAPE, x, (alpha, lam), xmin, discrete)
 
 
 def sample(key, alpha, lam, xmin, shape=(), *, discrete: bool = False):
     """Draws by exact inversion of the CCDF (bisection; :func:`htsr.models._tail.sample_by_inversion`)."""
-    eta = _tail.params_to_eta(SHAPE, (alpha, lam), xmin)
-    return _tail.sample_by_inversion(SHAPE, key, eta, xmin, 1.0, shape, discrete)
+    return _tail.params_sample(SHAPE, key, (alpha, lam), xmin, shape, discrete)
 
 
 def mle(x, counts, xmin, *, discrete: bool = False) -> _tail.TailMLE:

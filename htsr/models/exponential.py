@@ -78,20 +78,17 @@ SHAPE = Shape(
 
 def log_pdf(x, lam, xmin, *, discrete: bool = False):
     """Log density (or log mass) at ``x >= xmin``."""
-    return _tail.log_pdf(SHAPE, jnp.asarray(x), _tail.params_to_eta(SHAPE, (lam,), xmin), xmin, 1.0, discrete)
+    return _tail.params_log_pdf(SHAPE, x, (lam,), xmin, discrete)
 
 
 def ccdf(x, lam, xmin, *, discrete: bool = False):
     """``P(X >= x)`` for ``x >= xmin``."""
-    eta = _tail.params_to_eta(SHAPE, (lam,), xmin)
-    return jnp.exp(_tail.log_ccdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete))
+    return _tail.params_ccdf(SHAPE, x, (lam,), xmin, discrete)
 
 
 def cdf(x, lam, xmin, *, discrete: bool = False):
     """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    eta = _tail.params_to_eta(SHAPE, (lam,), xmin)
-    x = jnp.asarray(x)
-    return -jnp.expm1(_tail.log_ccdf(SHAPE, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
+    return _tail.params_cdf(SHAPE, x, (lam,), xmin, discrete)
 
 
 def sample(key, lam, xmin, shape=(), *, discrete: bool = False):

@@ -95,28 +95,23 @@ SHAPE = Shape(
 
 def log_pdf(x, mu, sigma, xmin, *, discrete: bool = False):
     """Log density (or log mass) at ``x >= xmin``."""
-    eta = _tail.params_to_eta(SHAPE, (mu, sigma), xmin)
-    return _tail.log_pdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete)
+    return _tail.params_log_pdf(SHAPE, x, (mu, sigma), xmin, discrete)
 
 
 def ccdf(x, mu, sigma, xmin, *, discrete: bool = False):
     """``P(X >= x)`` for ``x >= xmin``."""
-    eta = _tail.params_to_eta(SHAPE, (mu, sigma), xmin)
-    return jnp.exp(_tail.log_ccdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete))
+    return _tail.params_ccdf(SHAPE, x, (mu, sigma), xmin, discrete)
 
 
 def cdf(x, mu, sigma, xmin, *, discrete: bool = False):
     """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    eta = _tail.params_to_eta(SHAPE, (mu, sigma), xmin)
-    x = jnp.asarray(x)
-    return -jnp.expm1(_tail.log_ccdf(SHAPE, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
+    return _tail.params_cdf(SHAPE, x, (mu, sigma), xmin, discrete)
 
 
 def sample(key, mu, sigma, xmin, shape=(), *, discrete: bool = False):
     """Draws by inversion of the tail CCDF (continuous: ``ndtri``; discrete: exact search)."""
     if discrete:
-        eta = _tail.params_to_eta(SHAPE, (mu, sigma), xmin)
-        return _tail.sample_by_inversion(SHAPE, key, eta, xmin, 1.0, shape, True)
+        return _tail.params_sample(SHAPE, key, (mu, sigma), xmin, shape, True)
     u = uniform_open(key, shape)
     # P(X >= x) = Phi(-z(x)) / Phi(-z0), z = (ln x - mu) / sigma
     z0 = (jnp.log(xmin) - mu) / sigma

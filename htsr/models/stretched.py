@@ -98,28 +98,23 @@ SHAPE = Shape(
 
 def log_pdf(x, lam, beta, xmin, *, discrete: bool = False):
     """Log density (or log mass) at ``x >= xmin``."""
-    eta = _tail.params_to_eta(SHAPE, (lam, beta), xmin)
-    return _tail.log_pdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete)
+    return _tail.params_log_pdf(SHAPE, x, (lam, beta), xmin, discrete)
 
 
 def ccdf(x, lam, beta, xmin, *, discrete: bool = False):
     """``P(X >= x)`` for ``x >= xmin``."""
-    eta = _tail.params_to_eta(SHAPE, (lam, beta), xmin)
-    return jnp.exp(_tail.log_ccdf(SHAPE, jnp.asarray(x), eta, xmin, 1.0, discrete))
+    return _tail.params_ccdf(SHAPE, x, (lam, beta), xmin, discrete)
 
 
 def cdf(x, lam, beta, xmin, *, discrete: bool = False):
     """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    eta = _tail.params_to_eta(SHAPE, (lam, beta), xmin)
-    x = jnp.asarray(x)
-    return -jnp.expm1(_tail.log_ccdf(SHAPE, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
+    return _tail.params_cdf(SHAPE, x, (lam, beta), xmin, discrete)
 
 
 def sample(key, lam, beta, xmin, shape=(), *, discrete: bool = False):
     """Draws by inversion: ``(xmin^beta - log(U)/lam)^(1/beta)``; discrete: exact CCDF inversion."""
     if discrete:
-        eta = _tail.params_to_eta(SHAPE, (lam, beta), xmin)
-        return _tail.sample_by_inversion(SHAPE, key, eta, xmin, 1.0, shape, True)
+        return _tail.params_sample(SHAPE, key, (lam, beta), xmin, shape, True)
     u = uniform_open(key, shape)
     # x^beta = xmin^beta (1 - log(U) / (lam xmin^beta))
     c = lam * xmin**beta
