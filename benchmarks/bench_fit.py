@@ -1,6 +1,6 @@
 """htsr.fit versus powerlaw.Fit on the same data, side by side, in one run.
 
-    python benchmarks/bench_fit.py              # full table, n up to 10^6 (about 10 minutes)
+    python benchmarks/bench_fit.py              # full table, n up to 10^6 (about 5 minutes)
     python benchmarks/bench_fit.py --quick      # n <= 5000 only
     python benchmarks/bench_fit.py --scale 1e7  # htsr alone on 10^7 points: times and peak memory
 

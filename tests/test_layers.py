@@ -35,15 +35,4 @@ def test_no_private_name_is_imported_across_modules():
                 is_module = (target / f"{name}.py").exists() or (target / name).is_dir()
                 if name.startswith("_") and not is_module and name != "__version__":
                     offenders.append(f"{path.relative_to(ROOT)}: {name} from {m.group(1)}{m.group(2)}")
-    assert sorted(set(offenders) - _RATCHET) == [], offenders
-
-
-# Cross-module private imports still being removed (a ratchet: this set may only shrink).
-_RATCHET = {
-    "htsr/fitting/bounded_kernels.py: _disc_dev from .kernels",
-    "htsr/fitting/bounded_kernels.py: _suffix_sum from .kernels",
-    "htsr/fitting/bounded_kernels.py: _disc_points from .kernels",
-    "htsr/fitting/api.py: _final_alpha from .batch",
-    "htsr/fitting/scan.py: _pad_call from .search",
-    "htsr/fitting/bounded_scan.py: _prune_loop from .scan",
-}
+    assert not offenders, offenders

@@ -16,7 +16,7 @@ from .._progress import resolve as _resolve_progress
 from ..data import (as_sample, check_bool, check_choice, check_int, check_interval, check_number, check_tail,
                     check_xmin)
 from ..errors import DataError, FitError, SmallSampleWarning
-from .batch import BatchFit, _final_alpha, fit_padded, tail_d
+from .batch import BatchFit, final_alpha_unbounded, fit_padded, tail_d
 from .bounded_scan import fit_range_padded
 from .result import FitSpec, PowerLawFit
 
@@ -366,8 +366,8 @@ def _fit_fixed(x, spec: FitSpec) -> PowerLawFit:
     tail = x[x >= xmin]
     check_tail(tail, f"xmin={xmin:g}", error=FitError)
     with _jax.x64():
-        alpha, sigma = _final_alpha([tail], np.array([xmin]), spec.discrete, spec.estimator, spec.alpha_grid)
-        mle = alpha if spec.estimator == "mle" else _final_alpha([tail], np.array([xmin]), spec.discrete, "mle")[0]
+        alpha, sigma = final_alpha_unbounded([tail], np.array([xmin]), spec.discrete, spec.estimator, spec.alpha_grid)
+        mle = alpha if spec.estimator == "mle" else final_alpha_unbounded([tail], np.array([xmin]), spec.discrete, "mle")[0]
         D = tail_d(tail, float(mle[0]), xmin, spec.discrete)
     return PowerLawFit(
         alpha=float(alpha[0]), xmin=xmin, xmax=float(x[-1]), n=len(x), n_tail=len(tail), D=D,

@@ -119,8 +119,9 @@ def _ticker(progress, x, n, options):
 def _map_row_groups(fn, x, *per_row, before=None):
     """Apply ``fn(x_group, *per_row_groups)`` to groups of a fixed number of rows.
 
-    The group size R is a power of two chosen so the (R, P, 64) lower-bound
-    array stays under ``_ROW_BUDGET`` elements: memory is bounded and every
+    The group size R is a power of two with R x P x 64 under ``_ROW_BUDGET``
+    (the kernels themselves work in fixed-size blocks; this bounds the host's
+    (R, P) arrays and the work per group): memory is bounded and every
     group reuses the same compiled kernels (the last group is padded by
     repeating its first row).  ``fn`` returns a tuple of (R,) arrays; the
     result is the tuple of their concatenations over all rows.
@@ -195,7 +196,7 @@ def _padded_call(fn, *arrays):
     return np.asarray(fn(*padded))[:k]
 
 
-def _final_alpha(tails, xmins, discrete, estimator, alpha_grid=None):
+def final_alpha_unbounded(tails, xmins, discrete, estimator, alpha_grid=None):
     """alpha and sigma from direct sums over each selected tail."""
     if discrete:
         mean = np.array([np.mean(np.log(t)) for t in tails])
@@ -286,7 +287,7 @@ def _fit_group(x, n, discrete, estimator, exhaustive, options, xmax=None, condit
         if ok.any():
             tails = [x[b, n[b] - n_tail[b] : n[b]] for b in np.flatnonzero(ok)]
             if xmax is None:
-                alpha[ok], sigma[ok] = _final_alpha(tails, xmin[ok], discrete, estimator,
+                alpha[ok], sigma[ok] = final_alpha_unbounded(tails, xmin[ok], discrete, estimator,
                                                     options.get("alpha_grid"))
             else:
                 alpha[ok], sigma[ok] = _bounded_final_alpha(tails, xmin[ok], xmax[ok], discrete, conditional)

@@ -25,8 +25,8 @@ from ..models import powerlaw as pl
 from .kernels import (
     DISCRETE_BOUND_BUDGET,
     EXACT_WIDTH,
-    _disc_dev,
-    _suffix_sum,
+    disc_dev,
+    suffix_sum,
     block_positions,
     block_ub,
     blocked_max,
@@ -69,7 +69,7 @@ def continuous_alpha(x, n, lxmax, conditional: bool = False):
     lx = jnp.log(x)
     idx = jnp.arange(x.shape[-1])
     valid = idx < n[:, None]
-    s = _suffix_sum(jnp.where(valid, lx, 0.0))
+    s = suffix_sum(jnp.where(valid, lx, 0.0))
     nt = (n[:, None] - idx).astype(x.dtype)
     r = lxmax[:, None] - lx
     k = 2.0 if conditional else 0.0
@@ -161,8 +161,8 @@ def discrete_alpha(u, c, nu, xmax):
     ``u`` (B, U) sorted unique values, ``c`` (B, U) multiplicities, ``nu`` (B,)
     unique counts, ``xmax`` (B,) upper ends.  Returns alpha, nt, cum_before (B, U).
     """
-    nt = _suffix_sum(c)
-    lsum = _suffix_sum(c * jnp.log(u))
+    nt = suffix_sum(c)
+    lsum = suffix_sum(c * jnp.log(u))
     idx = jnp.arange(u.shape[-1])
     ok = idx < (nu[:, None] - 1)
     b = jnp.broadcast_to(xmax[:, None], u.shape)
@@ -179,7 +179,7 @@ def _points(u, c, alpha_j, ls0, cb, nt, k, nu, b):
     ccum = jnp.take_along_axis(jnp.cumsum(c, -1), k, axis=-1)
     ls_next = bd.log_power_sum(alpha_j, uk + 1.0, b)
     ls_succ = bd.log_power_sum(alpha_j, usucc, b)
-    return _disc_dev(uk, ccum, ls_next, ls_succ, ls0, cb, nt, (k + 1) < nu)
+    return disc_dev(uk, ccum, ls_next, ls_succ, ls0, cb, nt, (k + 1) < nu)
 
 
 def _at(u, ccum, nu, bs, k, a, ls0, cb, nt, b):
@@ -302,8 +302,8 @@ def discrete_range_d(u, c, nu, alpha, xmin, xmax, *, bounded: bool):
         dev = _points(u, c, a, ls0, cb, nt, k, nu[:, None], b)
     else:
         from ..special import log_hurwitz_zeta
-        from .kernels import _disc_points
+        from .kernels import disc_points
 
         lz0 = log_hurwitz_zeta(a, xmin[:, None])
-        dev = _disc_points(u, c, a, lz0, cb, nt, k, nu[:, None])
+        dev = disc_points(u, c, a, lz0, cb, nt, k, nu[:, None])
     return jnp.max(jnp.where(k < nu[:, None], dev, 0.0), axis=-1)

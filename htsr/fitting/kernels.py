@@ -88,7 +88,7 @@ DISCRETE_BOUND_BUDGET = BOUND_BUDGET // 16
 EXACT_WIDTH = 4096
 
 
-def _suffix_sum(v):
+def suffix_sum(v):
     return jnp.flip(jnp.cumsum(jnp.flip(v, -1), -1), -1)
 
 
@@ -109,7 +109,7 @@ def continuous_alpha(x, n):
     lx = jnp.log(x)
     idx = jnp.arange(x.shape[-1])
     valid = idx < n[:, None]
-    s = _suffix_sum(jnp.where(valid, lx, 0.0))
+    s = suffix_sum(jnp.where(valid, lx, 0.0))
     nt = (n[:, None] - idx).astype(x.dtype)
     denom = s - nt * lx
     alpha = pl.continuous_mle(denom, nt)
@@ -295,8 +295,8 @@ def discrete_alpha(u, c):
     -------
     alpha : (B, U); nt : (B, U) tail sizes; cum_before : (B, U) points below u.
     """
-    nt = _suffix_sum(c)
-    lsum = _suffix_sum(c * jnp.log(u))
+    nt = suffix_sum(c)
+    lsum = suffix_sum(c * jnp.log(u))
     mean = lsum / jnp.maximum(nt, 1.0)
     alpha = pl.discrete_mle(mean, u)
     cum_before = jnp.cumsum(c, -1) - c
@@ -307,11 +307,11 @@ def discrete_alpha(u, c):
 def discrete_alpha_on_grid(u, c, alpha, nt, grid):
     """Snap each candidate's exact MLE to the likelihood's best point on ``grid``
     (:func:`htsr.models.powerlaw.discrete_grid_mle`; ``plfit.m`` compatibility)."""
-    mean = _suffix_sum(c * jnp.log(u)) / jnp.maximum(nt, 1.0)
+    mean = suffix_sum(c * jnp.log(u)) / jnp.maximum(nt, 1.0)
     return pl.discrete_grid_mle(alpha, mean, u, grid)
 
 
-def _disc_dev(u, c_cum, lz_next, lz_succ, lz0, cb, nt, has_succ):
+def disc_dev(u, c_cum, lz_next, lz_succ, lz0, cb, nt, has_succ):
     """Deviation at unique value ``u_k`` and just before the next unique value.
 
     ``c_cum`` = points <= u_k in the whole sample, ``lz_next`` = log zeta(alpha, u_k+1),
@@ -324,7 +324,7 @@ def _disc_dev(u, c_cum, lz_next, lz_succ, lz0, cb, nt, has_succ):
     return jnp.maximum(at_u, jnp.where(has_succ, before_next, 0.0))
 
 
-def _disc_points(u, c, alpha_j, lz0, cb, nt, k, nu):
+def disc_points(u, c, alpha_j, lz0, cb, nt, k, nu):
     """Deviation of candidate(s) with parameters (alpha_j, lz0, cb, nt) at unique index k."""
     uk = jnp.take_along_axis(u, k, axis=-1)
     usucc = jnp.take_along_axis(u, jnp.minimum(k + 1, u.shape[-1] - 1), axis=-1)
@@ -332,14 +332,14 @@ def _disc_points(u, c, alpha_j, lz0, cb, nt, k, nu):
     lz_next = log_hurwitz_zeta(alpha_j, uk + 1.0)
     lz_succ = log_hurwitz_zeta(alpha_j, usucc)
     has_succ = (k + 1) < nu
-    return _disc_dev(uk, ccum, lz_next, lz_succ, lz0, cb, nt, has_succ)
+    return disc_dev(uk, ccum, lz_next, lz_succ, lz0, cb, nt, has_succ)
 
 
 def _disc_at(u, ccum, nu, bs, k, a, lz0, cb, nt):
     """Deviation at unique index ``k`` (any shape, with rows ``bs``) of discrete candidates
     with parameters (a, lz0, cb, nt), and the fitted and empirical CDF at ``u_k``.
 
-    The same expression as :func:`_disc_dev` (at ``u_k`` and just before the next
+    The same expression as :func:`disc_dev` (at ``u_k`` and just before the next
     unique value); ``ccum`` (B, U) = points <= u in the whole sample.
     """
     U = u.shape[-1]
