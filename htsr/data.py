@@ -34,7 +34,7 @@ import numpy as np
 from .errors import DataAlteredWarning, DataError, HtsrError
 
 __all__ = ["as_sample", "load_values", "check_int", "check_number", "check_bool", "check_choice",
-           "check_seed", "check_interval", "check_xmin", "check_tail"]
+           "check_seed", "check_interval", "check_xmin", "check_tail", "to_plain"]
 
 
 def _where(mask: np.ndarray, limit: int = 5) -> str:
@@ -299,3 +299,17 @@ def check_tail(tail: np.ndarray, what: str, *, error=None) -> None:
             f"{what} leaves {tail.size} point(s) with {len(np.unique(tail))} distinct value(s) "
             "in the tail; at least two distinct values are needed to fit alpha"
         )
+
+
+def to_plain(value):
+    """JSON-safe plain Python values: NumPy scalars unwrapped, NaN/inf as None (strict JSON
+    has no NaN), tuples as lists, recursively through dicts and sequences."""
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

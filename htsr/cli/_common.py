@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 
-from ..data import load_values
+from ..data import load_values, to_plain
 
 
 def read_data(path: str) -> np.ndarray:
@@ -17,19 +16,7 @@ def read_data(path: str) -> np.ndarray:
 
 def to_json(obj) -> str:
     """JSON with NaN/inf written as null (strict JSON has no NaN)."""
-
-    def clean(v):
-        if isinstance(v, dict):
-            return {k: clean(w) for k, w in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(w) for w in v]
-        if isinstance(v, np.generic):
-            v = v.item()
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        return v
-
-    return json.dumps(clean(obj), indent=2)
+    return json.dumps(to_plain(obj), indent=2)
 
 
 def table(rows: list[tuple[str, str]]) -> str:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
+from ..data import to_plain
 from ..errors import HtsrError
 from .options import ReportSpec
 from .summary import NetworkSummary
@@ -28,18 +27,6 @@ COLUMNS = ("index", "name", "kind", "shape", "N", "M", "Q", "n_evals",
 #: Fields every record of report.json has, at least.
 JSON_FIELDS = ("name", "N", "M", "alpha", "alpha_lo", "alpha_hi", "xmin", "n_tail", "D", "alpha_weighted",
                "log_norm", "log_spectral_norm", "stable_rank", "num_spikes", "warning")
-
-
-def _plain(v):
-    if isinstance(v, dict):
-        return {k: _plain(w) for k, w in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(w) for w in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -80,12 +67,12 @@ class Report:
 
     def records(self) -> list[dict]:
         """The rows as JSON-ready dicts (NaN and inf as None)."""
-        return [_plain(r) for r in self.layers.to_dict(orient="records")]
+        return [to_plain(r) for r in self.layers.to_dict(orient="records")]
 
     def to_dict(self) -> dict:
-        return dict(source=self.source, layers=self.records(), summary=_plain(self.summary.to_dict()),
-                    spec=_plain(self.spec.to_dict()), skipped=[list(s) for s in self.skipped],
-                    timings=_plain(self.timings))
+        return dict(source=self.source, layers=self.records(), summary=to_plain(self.summary.to_dict()),
+                    spec=to_plain(self.spec.to_dict()), skipped=[list(s) for s in self.skipped],
+                    timings=to_plain(self.timings))
 
     def write(self, out_dir) -> dict:
         """Write ``report.csv``, ``report.json`` (the records) and ``summary.json`` into ``out_dir``.
