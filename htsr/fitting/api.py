@@ -409,7 +409,7 @@ def fit_many(
     o = dict(_DEFAULTS, discrete=discrete, xmin_range=xmin_range, xmin_candidates=xmin_candidates,
              min_tail=min_tail, estimator=estimator, method=method, xmax=xmax)
     if spec is not None:
-        o = _from_spec(spec, {k: v for k, v in o.items()})
+        o = _from_spec(spec, o)
         if o["xmax"] == "search":
             raise FitError("fit_many cannot replay a range search (xmax='search'); use fit()")
     o = _validate(o, allow_auto=False)

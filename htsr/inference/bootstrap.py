@@ -138,25 +138,27 @@ class BootstrapResult:
         return "\n".join(lines)
 
 
+#: Second seed word of the jackknife's stream ('JACK'), apart from the bootstrap's.
+JACK_TAG = 0x4A41434B
+
+
+def jackknife_rows(x, groups: int, rng) -> list:
+    """The grouped jackknife's leave-one-group-out samples of ``x``: points are assigned to
+    ``min(groups, n)`` groups at random by ``rng`` (a NumPy Generator)."""
+    g = int(min(groups, len(x)))
+    label = rng.permutation(len(x)) % g
+    return [x[label != k] for k in range(g)]
+
+
 def _jackknife(fit: PowerLawFit, groups: int, seed: int):
     """Leave-one-group-out estimates of alpha, xmin, n_tail (groups assigned at random)."""
-    x = fit.data
-    n = len(x)
-    g = int(min(groups, n))
-    rng = np.random.default_rng([seed, 0x4A41434B])  # 'JACK': a stream apart from the bootstrap's
-    label = rng.permutation(n) % g
-    rows = [x[label != k] for k in range(g)]
-    m = max(len(r) for r in rows)
-    X = np.empty((g, m))
-    for k, r in enumerate(rows):
-        X[k, : len(r)] = r
-        X[k, len(r) :] = r[-1]
+    rows = jackknife_rows(fit.data, groups, np.random.default_rng([seed, JACK_TAG]))
     counts = np.array([len(r) for r in rows])
-    out = {k: np.empty(g) for k in ("alpha", "xmin", "n_tail")}
+    out = {k: np.empty(len(rows)) for k in ("alpha", "xmin", "n_tail")}
     # rows of unequal length: refit each length group separately (at most two lengths)
     for length in np.unique(counts):
-        sel = counts == length
-        res = R.refit_rows(X[sel, :length], fit)
+        sel = np.flatnonzero(counts == length)
+        res = R.refit_rows(np.stack([rows[k] for k in sel]), fit)
         for k in out:
             out[k][sel] = res[k]
     return out

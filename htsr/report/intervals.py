@@ -21,18 +21,17 @@ import numpy as np
 
 from .. import _jax
 from ..fitting import fit_padded
-from ..inference.bootstrap import bca_interval, percentile_interval
+from ..inference.bootstrap import JACK_TAG, bca_interval, jackknife_rows, percentile_interval
 from .options import IntervalSpec
 
 __all__ = ["layer_rows", "bootstrap_chunk", "chunks", "summarize_draws"]
 
 _ROW_ELEMENTS = 1 << 24  # floats of resampled rows fitted per call (~128 MB)
-_JACK_TAG = 0x4A41434B
 
 
 def _seeds(seed: int, name: str):
     h = zlib.crc32(name.encode())
-    return [seed, h], [seed, h, _JACK_TAG]
+    return [seed, h], [seed, h, JACK_TAG]
 
 
 def layer_rows(x: np.ndarray, name: str, spec: IntervalSpec):
@@ -41,9 +40,7 @@ def layer_rows(x: np.ndarray, name: str, spec: IntervalSpec):
     boot_seed, jack_seed = _seeds(spec.seed, name)
     rng = np.random.default_rng(boot_seed)
     boot = np.sort(x[rng.integers(0, n, size=(spec.reps, n))], axis=1)
-    g = int(min(spec.jackknife_groups, n))
-    label = np.random.default_rng(jack_seed).permutation(n) % g
-    jack = [x[label != k] for k in range(g)]
+    jack = jackknife_rows(x, spec.jackknife_groups, np.random.default_rng(jack_seed))
     return boot, jack
 
 
