@@ -8,6 +8,7 @@ honest uncertainty.  The public API::
     htsr.bootstrap(data, reps=1000)       confidence intervals for alpha, xmin, n_tail
     htsr.compare(data, "lognormal")       power law versus lognormal (compare_all: Table 6.2)
     htsr.fit_many(samples, ...)
+    htsr.calibrate("pareto", mu=..., M=..., Q=...)   estimator bias on generated data (xarray)
     htsr.rmt                      random matrices, ESDs, Marchenko-Pastur, Tracy-Widom
 
 ``import htsr`` is cheap: the names above are imported on first use (PEP 562),
@@ -43,8 +44,9 @@ _LAZY = {
     "TailFit": "htsr.inference",
     "enable_compilation_cache": "htsr._jax",
     "report": "htsr.report",
+    "calibrate": "htsr.calibration",
 }
-_SUBMODULES = ("rmt", "plot", "models", "fitting", "inference", "data", "special", "bayes")
+_SUBMODULES = ("rmt", "plot", "models", "fitting", "inference", "data", "special", "bayes", "calibration")
 
 __all__ = [*_LAZY, "errors", "rmt", "HtsrError", "DataError", "FitError", "DataAlteredWarning",
            "SmallSampleWarning"]

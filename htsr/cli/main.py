@@ -16,7 +16,7 @@ import warnings
 from ..errors import HtsrError
 
 # Subcommand modules, in the order `htsr --help` lists them.
-COMMANDS = ("fit", "compare", "rmt", "demo", "report")
+COMMANDS = ("fit", "compare", "rmt", "demo", "report", "calibrate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,8 +57,8 @@ def in_cli_terms(message: str, args: argparse.Namespace) -> str:
         name = m.group(1)
         return f"--{name.replace('_', '-')}" if name in options else name
 
-    message = re.sub(r"\b([a-z][a-z_]*)(?==)", flag, message)
-    return re.sub(r"^([a-z][a-z_]*)(?= must )", flag, message)
+    message = re.sub(r"\b([A-Za-z][A-Za-z_]*)(?==)", flag, message)
+    return re.sub(r"^([A-Za-z][A-Za-z_]*)(?= must )", flag, message)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from .. import weights as hw
 from .._progress import resolve as resolve_progress
 from ..errors import WeightsError
 from . import intervals as iv
+from .calibrated import implied_mu
 from .execute import resolve_client, run_chunks, run_spectra
 from .fits import fit_layers
 from .metrics import alpha_metrics
@@ -116,6 +117,7 @@ def _row(sp, fit_row, stats, bayes_row, th: Thresholds, ispec: IntervalSpec):
         row.update(stats or {})
         row.update(bayes_row or {})
         row.update(alpha_metrics(sp.evals, fit_row["alpha"]))
+        row.update(implied_mu(fit_row["alpha"], sp.N, sp.M, ispec.level))
         if fit_row["num_fingers"] > 0:
             note = (f"{fit_row['num_fingers']} finger(s): without the top {fit_row['num_fingers']} eigenvalue(s) "
                     f"alpha = {fit_row['alpha_no_fingers']:.3g}")

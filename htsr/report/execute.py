@@ -13,48 +13,14 @@ bootstrap chunks are tasks too: the numbers are the same as a local run's.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import HtsrError
+from .._dask import one_blas_thread, resolve_client
 from .spectra import layer_spectrum, spectrum_of
 
 __all__ = ["resolve_client", "run_spectra", "run_chunks"]
-
-
-def resolve_client(client):
-    """None, a ``distributed.Client``, or a scheduler address (``"tcp://host:8786"``) -> Client or None."""
-    if client is None:
-        return None
-    if isinstance(client, (str, os.PathLike)):
-        try:
-            from distributed import Client
-        except ImportError:
-            raise HtsrError('scheduler: running on a Dask cluster needs the optional package "distributed": '
-                            'pip install "htsr[dask]"') from None
-        try:
-            return Client(str(client), timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise HtsrError(f"scheduler: cannot reach the Dask scheduler at {client}: {exc}") from None
-    if not hasattr(client, "submit") or not hasattr(client, "gather"):
-        raise HtsrError(f"client must be a distributed.Client or a scheduler address, got {client!r}")
-    return client
-
-
-@contextlib.contextmanager
-def _one_blas_thread(active: bool):
-    if not active:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def run_spectra(todo, open_stream, selection, fit, *, workers: int, client=None, source=None, tick=None):
@@ -71,14 +37,14 @@ def run_spectra(todo, open_stream, selection, fit, *, workers: int, client=None,
     out = {}
     with open_stream([info.name for _, info in todo]) as stream:
         if workers <= 1:
-            with _one_blas_thread(True):
+            with one_blas_thread():
                 for tensor in stream:
                     i = index_of[tensor.name]
                     out[i] = layer_spectrum(i, tensor, selection, fit)
                     if tick:
                         tick()
             return out
-        with _one_blas_thread(True), ThreadPoolExecutor(max_workers=workers) as pool:
+        with one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
             pending = []
             for tensor in stream:
                 i = index_of[tensor.name]

@@ -19,7 +19,7 @@ COLUMNS = ("index", "name", "kind", "shape", "N", "M", "Q", "n_evals",
            "alpha", "alpha_lo", "alpha_hi", "alpha_se", "xmin", "n_tail", "D", "sigma", "p_value",
            "alpha_bounded", "xmin_bounded", "n_tail_bounded", "D_bounded",
            "num_fingers", "alpha_no_fingers",
-           "alpha_bayes", "alpha_bayes_lo", "alpha_bayes_hi",
+           "alpha_bayes", "alpha_bayes_lo", "alpha_bayes_hi", "mu", "mu_lo", "mu_hi",
            "lambda_max", "alpha_weighted", "log_norm", "log_spectral_norm", "log_alpha_norm",
            "stable_rank", "mp_softrank", "num_spikes", "entropy", "rank_loss",
            "label", "verdict", "warning")

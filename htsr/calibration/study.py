@@ -1,0 +1,318 @@
+"""Run a calibration study in-process or on a Dask cluster, store it, resume it.
+
+The result is an :class:`xarray.Dataset`; :func:`calibrate` documents its layout.
+A study given a ``store`` path is saved there while it runs (netCDF through
+h5netcdf, or Zarr for a ``.zarr`` path; each save is atomic: written beside the
+store, then renamed over it) and, if the path already holds a study of the same
+grid settings, resumes: only cells not yet stored are computed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .._dask import resolve_client
+from .._progress import resolve
+from ..errors import HtsrError
+from ..rmt import esd_exponent
+from .cells import FIELDS, run_cell
+from .grid import Grid, make_grid
+
+__all__ = ["calibrate", "summarize", "open_study", "save_study", "SUMMARIES"]
+
+SUMMARIES = ("alpha_mean", "alpha_sd", "alpha_median", "bias", "rmse", "coverage", "n_fitted")
+
+_DESCRIPTIONS = {
+    "alpha_hat": "fitted exponent",
+    "alpha_lo": "lower end of the interval for alpha (Wald alpha - z sigma; Bayesian: HDI)",
+    "alpha_hi": "upper end of the interval for alpha (Wald alpha + z sigma; Bayesian: HDI)",
+    "xmin": "fitted start of the power-law tail",
+    "D": "KS distance of the fit (NaN for the Bayesian estimator)",
+    "n_tail": "points in the fitted tail",
+    "n_values": "values fitted (sample size, or positive eigenvalues)",
+    "done": "1 where the cell has been computed",
+    "target": "the exponent the estimators aim at: alpha (power_law), 1 + mu/2 for mu < 4 "
+              "(the heavy-tailed matrices' asymptotic ESD exponent), else NaN",
+    "alpha_mean": "mean of alpha_hat over replicates",
+    "alpha_sd": "standard deviation of alpha_hat over replicates (ddof=1)",
+    "alpha_median": "median of alpha_hat over replicates",
+    "bias": "alpha_mean - target",
+    "rmse": "root mean squared error of alpha_hat about target",
+    "coverage": "fraction of replicates whose interval contains target",
+    "n_fitted": "replicates with a fit (an eligible xmin)",
+}
+
+
+def _xr():
+    import xarray as xr
+
+    return xr
+
+
+def _target(grid: Grid) -> np.ndarray:
+    if grid.param == "alpha":
+        return np.asarray(grid.values, dtype=np.float64)
+    if grid.param == "mu":
+        return np.atleast_1d(esd_exponent(np.asarray(grid.values, dtype=np.float64)))
+    return np.asarray(np.nan)
+
+
+def _empty(grid: Grid):
+    """The study's Dataset with every cell missing (NaN, n_tail 0, done 0)."""
+    xr = _xr()
+    coords = dict(grid.coords)
+    coords["estimator"] = np.asarray(grid.estimators, dtype=object).astype(str)
+    coords["rep"] = np.arange(grid.reps, dtype=np.int64)
+    shape = tuple(len(coords[d]) for d in grid.dims)
+    E, R = len(grid.estimators), grid.reps
+    cell_dims = grid.dims
+    full = (*cell_dims, "estimator", "rep")
+    data = {f: (full, np.full((*shape, E, R), np.nan)) for f in FIELDS}
+    data["n_tail"] = (full, np.zeros((*shape, E, R), dtype=np.int64))
+    data["n_values"] = ((*cell_dims, "rep"), np.zeros((*shape, R), dtype=np.int64))
+    data["done"] = (cell_dims, np.zeros(shape, dtype=np.int8))
+    data["target"] = ((grid.param,) if grid.param else (), _target(grid))
+    ds = xr.Dataset(data, coords=coords, attrs={**grid.attrs(), "title": f"htsr calibration study ({grid.generator})"})
+    for name, var in ds.data_vars.items():
+        var.attrs["description"] = _DESCRIPTIONS[name]
+    return ds
+
+
+def _fill(ds, grid: Grid, cell: dict, result: dict) -> None:
+    idx = grid.index(cell)
+    for f in (*FIELDS, "n_tail"):
+        ds[f].values[idx] = result[f]
+    ds["n_values"].values[idx] = result["n_values"]
+    ds["done"].values[idx] = 1
+
+
+def summarize(ds):
+    """Add the per-cell summaries over replicates to a study (a new Dataset).
+
+    ``alpha_mean``, ``alpha_sd``, ``alpha_median``, ``bias = alpha_mean - target``,
+    ``rmse`` (about ``target``), ``coverage`` (fraction of replicates whose interval
+    contains ``target``; NaN where there is no target) and ``n_fitted``, with dims
+    (cell dims..., estimator).  Cells not yet computed are NaN.
+    """
+    ds = ds.drop_vars([v for v in SUMMARIES if v in ds])
+    a, t = ds["alpha_hat"], ds["target"]
+    out = {
+        "alpha_mean": a.mean("rep"),
+        "alpha_sd": a.std("rep", ddof=1),
+        "alpha_median": a.median("rep"),
+        "n_fitted": a.notnull().sum("rep").astype(np.int64),
+    }
+    out["bias"] = out["alpha_mean"] - t
+    out["rmse"] = np.sqrt(((a - t) ** 2).mean("rep"))
+    known = a.notnull() & ds["alpha_lo"].notnull() & ds["alpha_hi"].notnull() & t.notnull()
+    inside = (ds["alpha_lo"] <= t) & (t <= ds["alpha_hi"])
+    out["coverage"] = inside.where(known).mean("rep")
+    ds = ds.assign(out)
+    for name in SUMMARIES:
+        ds[name].attrs["description"] = _DESCRIPTIONS[name]
+    return ds
+
+
+# ------------------------------------------------------------------ storage
+def _engine(path: Path) -> str:
+    if path.suffix == ".zarr":
+        try:
+            import zarr  # noqa: F401
+        except ImportError:
+            raise HtsrError(f'store {path}: Zarr stores need the optional package "zarr": '
+                            'pip install "htsr[zarr]" (or use a .nc path)') from None
+        return "zarr"
+    try:
+        import h5netcdf  # noqa: F401
+    except ImportError:
+        raise HtsrError(f'store {path}: netCDF stores need the package "h5netcdf": pip install h5netcdf') from None
+    return "h5netcdf"
+
+
+def open_study(path):
+    """Load a stored study (netCDF or ``.zarr``) into memory, with its summaries."""
+    path = Path(path)
+    if not path.exists():
+        raise HtsrError(f"no calibration study at {path}")
+    xr = _xr()
+    engine = _engine(path)
+    try:
+        with xr.open_dataset(path, engine=engine) as f:
+            ds = f.load()
+    except (OSError, ValueError, KeyError) as exc:
+        raise HtsrError(f"{path} is not a readable calibration study: {exc}") from None
+    if "alpha_hat" not in ds or "generator" not in ds.attrs:
+        raise HtsrError(f"{path} is not an htsr calibration study (no alpha_hat / generator)")
+    if "estimator" in ds.coords:
+        ds = ds.assign_coords(estimator=ds["estimator"].values.astype(str))
+    return summarize(ds)
+
+
+def save_study(ds, path) -> Path:
+    """Write a study to ``path`` atomically (``.zarr``: Zarr; otherwise netCDF via h5netcdf)."""
+    path = Path(path)
+    engine = _engine(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    if engine == "zarr":
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
+        old = path.with_name(f".{path.name}.old{os.getpid()}")
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+        if old.exists():
+            shutil.rmtree(old)
+    else:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    return path
+
+
+def _resume(ds, grid: Grid, path: Path) -> int:
+    """Copy the stored cells of ``path`` into ``ds``; how many were copied."""
+    old = open_study(path)
+    want = grid.attrs()
+    diff = [f"{k}: stored {old.attrs.get(k)!r}, asked {v!r}" for k, v in want.items()
+            if str(old.attrs.get(k)) != str(v)]
+    if diff:
+        raise HtsrError(f"store {path} holds a different study ({'; '.join(diff)}): "
+                        "use another path, or delete it to start again")
+    copied = 0
+    for cell in grid.cells():
+        try:
+            sel = {d: _match(old[d].values, v, d) for d, v in cell.items()}
+        except KeyError:
+            continue
+        if int(old["done"].values[tuple(sel[d] for d in grid.dims)]) != 1:
+            continue
+        src = old.isel(sel)
+        idx = grid.index(cell)
+        for f in (*FIELDS, "n_tail", "n_values"):
+            ds[f].values[idx] = src[f].values
+        ds["done"].values[idx] = 1
+        copied += 1
+    return copied
+
+
+def _match(values, v, dim):
+    hit = np.flatnonzero(np.isclose(values.astype(np.float64), float(v), rtol=1e-9, atol=0))
+    if hit.size == 0:
+        raise KeyError(dim)
+    return int(hit[0])
+
+
+# ------------------------------------------------------------------ the study
+def calibrate(generator: str, *, mu=None, M=None, Q=None, alpha=None, n=None,
+              estimators=("clauset", "bounded"), reps: int = 20, seed: int = 0, min_tail: int | None = None,
+              level: float = 0.95, client=None, store=None, progress=None, save_every: float = 10.0):
+    """Calibrate power-law estimators on data with a known answer.
+
+    For every cell of the grid -- a value of the generator's parameter and a size --
+    ``reps`` replicates are drawn, their spectra taken (matrices) and every
+    estimator fitted, all replicates of a cell in one batch
+    (:func:`htsr.calibration.cells.run_cell` says exactly what each estimator is).
+
+    Parameters
+    ----------
+    generator : {"power_law", "pareto", "student_t", "gaussian"}
+        ``power_law``: samples of size ``n`` from the continuous power law with density
+        exponent ``alpha`` above xmin = 1 (the seed posts' N = 1000 study).
+        ``pareto`` / ``student_t``: ``N x M`` matrices (``N = round(Q M)``) with i.i.d.
+        symmetric Pareto / Student-t entries of tail index ``mu``
+        (:func:`htsr.rmt.pareto`, :func:`htsr.rmt.student_t`), fitted on the ESD of
+        ``W^T W / N``.  ``gaussian``: Gaussian entries (Marchenko-Pastur; no parameter).
+    mu, alpha : float or sequence of float
+        The generator's parameter: ``mu > 0`` (matrices) or ``alpha > 1`` (power_law).
+    M, Q : int / float or sequences
+        Matrix sizes: ``M >= 2`` columns, aspect ratios ``Q >= 1`` (default 1000 and 2).
+    n : int or sequence of int
+        Sample sizes of ``power_law`` (default 1000).
+    estimators : sequence of str
+        Any of ``"clauset"``, ``"unbiased"``, ``"bounded"``, ``"bayes"``.
+    reps : int
+        Replicates per cell.
+    seed : int
+        Cell ``c``'s replicate ``r`` uses a key derived from ``seed``, the generator,
+        ``c``'s coordinates and ``r`` only: results do not depend on the schedule.
+    min_tail : int, optional
+        Fewest tail points the xmin scan may keep (default: the scan's).
+    level : float
+        Coverage of the intervals (Wald for the MLEs, HDI for ``bayes``).
+    client : distributed.Client or str, optional
+        Run one task per cell on this Dask cluster (or the scheduler at this address);
+        the numbers are those of an in-process run.  Needs ``pip install "htsr[dask]"``.
+    store : path, optional
+        Save the study there while it runs (``.zarr``: Zarr, else netCDF), at most every
+        ``save_every`` seconds, at the end, and when interrupted; resume from it if it
+        already holds cells of the same study.
+    progress : None, bool or callable
+        Cells done: True for a bar with the time left (on a terminal), or a callable
+        ``progress(done, total)`` over the cells computed in this call.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims: the generator's parameter (``alpha`` or ``mu``; none for ``gaussian``),
+        the sizes (``n``, or ``M`` and ``Q``), ``estimator``, ``rep``.  Variables
+        ``alpha_hat``, ``alpha_lo``, ``alpha_hi``, ``xmin``, ``D``, ``n_tail`` per
+        (cell, estimator, replicate); ``n_values`` per (cell, replicate); ``done`` per
+        cell; ``target`` per parameter value; and the summaries of :func:`summarize`
+        (``alpha_mean``, ``alpha_sd``, ``bias``, ``rmse``, ``coverage``, ...).  The
+        grid's settings are in ``attrs``.
+    """
+    grid = make_grid(generator, mu=mu, alpha=alpha, M=M, Q=Q, n=n, estimators=estimators, reps=reps,
+                     seed=seed, min_tail=min_tail, level=level)
+    tick = resolve(progress, "calibrate")
+    if isinstance(save_every, bool) or not isinstance(save_every, (int, float)) or save_every < 0:
+        raise HtsrError(f"save_every must be a number of seconds >= 0, got {save_every!r}")
+    path = None if store is None else Path(store)
+    if path is not None:
+        _engine(path)
+    client = resolve_client(client, name="client")
+    ds = _empty(grid)
+    if path is not None and path.exists():
+        _resume(ds, grid, path)
+    todo = [c for c in grid.cells() if ds["done"].values[grid.index(c)] != 1]
+    last = time.monotonic()
+    done = 0
+
+    def record(cell, result):
+        nonlocal last, done
+        _fill(ds, grid, cell, result)
+        done += 1
+        if tick:
+            tick(done, len(todo))
+        if path is not None and time.monotonic() - last >= save_every and done < len(todo):
+            save_study(summarize(ds), path)
+            last = time.monotonic()
+
+    try:
+        if client is None:
+            for cell in todo:
+                record(cell, run_cell(grid, cell))
+        else:
+            _on_cluster(client, grid, todo, record)
+    finally:
+        if path is not None and (done or not path.exists()):
+            save_study(summarize(ds), path)
+    return summarize(ds)
+
+
+def _on_cluster(client, grid: Grid, todo: list, record) -> None:
+    from distributed import as_completed
+
+    futures = {client.submit(run_cell, grid, cell, pure=False): i for i, cell in enumerate(todo)}
+    try:
+        for fut in as_completed(futures):
+            record(todo[futures[fut]], fut.result())
+    except BaseException:
+        client.cancel(list(futures))
+        raise
