@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import DataAlteredWarning, DataError, HtsrError
 
-__all__ = ["as_sample", "load_values", "check_int", "check_number", "check_bool", "check_choice",
+__all__ = ["as_sample", "load_values", "check_int", "check_number", "check_bool", "check_level", "check_choice",
            "check_seed", "check_interval", "check_xmin", "check_tail", "to_plain"]
 
 
@@ -247,6 +247,15 @@ def check_number(value, name: str, *, positive: bool = False, allow_none: bool =
     if not _is_real_scalar(value) or not np.isfinite(value) or (positive and value <= 0):
         raise error(f"{name} must be {what}, got {value!r}")
     return float(value)
+
+
+def check_level(value, name: str = "level", *, error=None) -> float:
+    """An interval level (coverage) strictly between 0 and 1."""
+    error = error or HtsrError
+    level = check_number(value, name, error=error)
+    if not 0 < level < 1:
+        raise error(f"{name} must be in (0, 1), got {value!r}")
+    return level
 
 
 def check_bool(value, name: str, *, error=None) -> bool:

@@ -168,7 +168,6 @@ def test_interval_coverage_is_near_nominal(samples):
 def test_bayes_estimator_is_the_exact_gamma_posterior(samples):
     """Posterior mean (2 + n_tail) / (0.5 + S) + 1 and the Gamma HDI, against htsr.bayes' conjugate fit."""
     s = samples.sel(alpha=2.5, n=400)
-    x = htsr.rmt  # noqa: F841  (public API import check)
     r = 0
     xmin = float(s["xmin"].sel(estimator="bayes", rep=r))
     assert xmin == float(s["xmin"].sel(estimator="clauset", rep=r))

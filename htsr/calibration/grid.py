@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..data import check_int, check_seed
+from ..data import check_int, check_level, check_number, check_seed
 from ..errors import HtsrError
 
 __all__ = ["Grid", "GENERATORS", "ESTIMATORS", "make_grid", "cell_tag"]
@@ -137,9 +136,7 @@ def _values(value, name: str, *, integer: bool, minimum: float, strict: bool, wh
                 v = int(v)
             v = check_int(v, name, minimum=int(minimum))
         else:
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v)):
-                raise HtsrError(f"{name} must be finite real numbers, got {v!r}")
-            v = round(float(v), 10)
+            v = round(check_number(v, name), 10)
             if v < minimum or (strict and v == minimum):
                 op = ">" if strict else ">="
                 raise HtsrError(f"{name} must be {op} {minimum:g}{why}, got {v:g}")
@@ -195,6 +192,5 @@ def make_grid(generator, *, mu=None, alpha=None, M=None, Q=None, n=None, estimat
     seed = check_seed(seed)
     if min_tail is not None:
         min_tail = check_int(min_tail, "min_tail", minimum=2)
-    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
-        raise HtsrError(f"level must be a number in (0, 1), got {level!r}")
-    return Grid(generator, param, values, tuple(sizes), estimators, reps, seed, min_tail, float(level))
+    level = check_level(level)
+    return Grid(generator, param, values, tuple(sizes), estimators, reps, seed, min_tail, level)

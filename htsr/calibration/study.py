@@ -300,10 +300,14 @@ def calibrate(generator: str, *, mu=None, M=None, Q=None, alpha=None, n=None,
                 record(cell, run_cell(grid, cell))
         else:
             _on_cluster(client, grid, todo, record)
-    finally:
-        if path is not None and (done or not path.exists()):
-            save_study(summarize(ds), path)
-    return summarize(ds)
+    except BaseException:
+        if path is not None and done:
+            save_study(summarize(ds), path)  # keep what was computed; the next call resumes
+        raise
+    ds = summarize(ds)
+    if path is not None and (done or not path.exists()):
+        save_study(ds, path)
+    return ds
 
 
 def _on_cluster(client, grid: Grid, todo: list, record) -> None:

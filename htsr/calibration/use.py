@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..data import check_level, check_number
 from ..errors import HtsrError
 from ..rmt import esd_exponent
 from .study import open_study
@@ -94,12 +95,6 @@ class Correction(NamedTuple):
     inversion: Inversion
 
 
-def _number(v, name):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v)):
-        raise HtsrError(f"{name} must be a finite real number, got {v!r}")
-    return float(v)
-
-
 def _cell(ds, estimator: str, at: dict, keep: str | None):
     """Select the estimator and the size cell nearest to ``at`` (log scale); return (DataArray, used)."""
     if "alpha_hat" not in ds:
@@ -116,7 +111,7 @@ def _cell(ds, estimator: str, at: dict, keep: str | None):
     for d in dims:
         vals = a[d].values.astype(np.float64)
         if d in at:
-            v = _number(at[d], d)
+            v = check_number(at[d], d)
             if v <= 0:
                 raise HtsrError(f"{d} must be > 0, got {v:g}")
             i = int(np.argmin(np.abs(np.log(vals) - math.log(v))))
@@ -137,7 +132,7 @@ def line_fit(ds, lo: float, hi: float, *, estimator: str = "clauset", **at) -> L
     the theory's ``0.5`` and ``1`` (``alpha = 1 + mu/2``).
     """
     param = _param(ds)
-    lo, hi = _number(lo, "lo"), _number(hi, "hi")
+    lo, hi = check_number(lo, "lo"), check_number(hi, "hi")
     a, used = _cell(ds, estimator, at, param)
     theta = np.broadcast_to(a[param].values[:, None], a.transpose(param, "rep").shape)
     y = a.transpose(param, "rep").values
@@ -178,9 +173,8 @@ def invert(ds, alpha: float, *, estimator: str = "clauset", level: float = 0.95,
         The size: ``M=..., Q=...`` (matrix studies) or ``n=...`` (power-law samples);
         the nearest cell of the study (on a log scale) is used and reported.
     """
-    alpha = _number(alpha, "alpha")
-    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
-        raise HtsrError(f"level must be a number in (0, 1), got {level!r}")
+    alpha = check_number(alpha, "alpha")
+    level = check_level(level)
     param = _param(ds)
     a, used = _cell(ds, estimator, at, param)
     theta = a[param].values.astype(np.float64)
@@ -234,9 +228,9 @@ def correct(fit, ds, *, estimator: str | None = None, level: float = 0.95, **at)
         study ``n`` defaults to the fit's ``n_tail``.
     """
     if isinstance(fit, numbers.Real) and not isinstance(fit, bool):
-        alpha = _number(fit, "fit")
+        alpha = check_number(fit, "fit")
     elif hasattr(fit, "alpha") and hasattr(fit, "spec"):
-        alpha = _number(fit.alpha, "fit.alpha")
+        alpha = check_number(fit.alpha, "fit.alpha")
         if estimator is None:
             spec = fit.spec
             estimator = ("bounded" if spec.method == "bounded"

@@ -96,16 +96,13 @@ def run(args) -> int:
 
 
 def _print_summary(ds) -> None:
-    import numpy as np
+    import pandas as pd
 
     cols = [d for d in ds["alpha_mean"].dims if d != "estimator"]
     table = ds[["alpha_mean", "alpha_sd", "bias", "rmse", "coverage"]].to_dataframe()
     table = table.reset_index().set_index([*cols, "estimator"])
-    with np.printoptions(precision=3):
-        import pandas as pd
-
-        with pd.option_context("display.max_rows", 60, "display.width", 120, "display.precision", 3):
-            print(table.to_string(max_rows=60))
+    with pd.option_context("display.width", 120, "display.precision", 3):
+        print(table.to_string(max_rows=60))
 
 
 def _plot(path, out) -> int:

@@ -37,7 +37,7 @@ from ..errors import FitError
 from ..fitting.api import fit as _fit
 from ..fitting.result import PowerLawFit
 from .._progress import resolve as resolve_progress
-from ..data import check_int, check_number
+from ..data import check_int, check_level
 from . import _resample as R
 
 __all__ = ["bootstrap", "BootstrapResult", "bca_interval", "percentile_interval"]
@@ -209,9 +209,7 @@ def bootstrap(
     reps = R.check_reps(reps)
     seed = R.check_seed(seed)
     progress = resolve_progress(progress, "bootstrap")
-    level = check_number(level, "level", error=FitError)
-    if not 0 < level < 1:
-        raise FitError(f"level must be in (0, 1), got {level!r}")
+    level = check_level(level, error=FitError)
     check_int(jackknife_groups, "jackknife_groups", minimum=2, error=FitError)
     if isinstance(data, PowerLawFit):
         fit = data

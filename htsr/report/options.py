@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from ..data import check_int, check_number
+from ..data import check_int, check_level, check_number
 from ..errors import HtsrError
 
 __all__ = ["Selection", "Thresholds", "FitSpec", "IntervalSpec", "ReportSpec", "MATRIX_KINDS"]
@@ -204,9 +204,7 @@ class IntervalSpec:
         check_int(self.reps, "reps", minimum=2)
         check_int(self.seed, "seed", minimum=0)
         check_int(self.jackknife_groups, "jackknife_groups", minimum=2)
-        level = check_number(self.level, "level")
-        if not 0 < level < 1:
-            raise HtsrError(f"level must be in (0, 1), got {level}")
+        check_level(self.level)
 
 
 @dataclass(frozen=True)
