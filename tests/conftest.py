@@ -1,35 +1,37 @@
 """Shared test fixtures.
 
 Compiled kernels are cached per process by JAX, so tests that use the same
-padded sizes share them.
+padded sizes share them; the persistent cache makes a second run cheaper still.
 
-The pytest process itself runs without the persistent compilation cache: in two
-full runs on this machine (2026-12-02), after about 85% of the suite, JAX
-segfaulted while *reading* a cached executable (jax/_src/compilation_cache.py,
-get_executable_and_time, in tests/test_spec.py's bootstrap), and never when the
-same tests ran in smaller groups. The cause is not known. Subprocesses the tests
-start (the CLI, notebook kernels, Dask workers) still get htsr's default, the
-cache on, which tests/test_validation.py checks.
+Every compiled XLA executable keeps a few memory mappings until JAX's caches are
+cleared. One pytest process running the whole suite reached the kernel's limit of
+65,530 mappings (``vm.max_map_count``) at about 85% of the suite and segfaulted
+inside XLA (compiling or loading a kernel in tests/test_spec.py); at 20% it
+already held 29,000. So the caches are cleared after each test module
+(:func:`_free_compiled_kernels`): kernels are shared within a module, and a
+module that needs one again reads it from the persistent cache.
 """
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
-
-import os
 
 import numpy as np
 import pytest
 
-_had = os.environ.get("HTSR_NO_COMPILATION_CACHE")
-os.environ["HTSR_NO_COMPILATION_CACHE"] = "1"  # read once, when htsr._jax is first imported
-import htsr  # noqa: E402
-import htsr._jax  # noqa: E402,F401
+import htsr
 
-if _had is None:  # children get the default again
-    del os.environ["HTSR_NO_COMPILATION_CACHE"]
-else:
-    os.environ["HTSR_NO_COMPILATION_CACHE"] = _had
+htsr.enable_compilation_cache()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _free_compiled_kernels():
+    yield
+    import jax
+
+    jax.clear_caches()
+    gc.collect()
 
 
 def reference_path(name: str) -> Path:
