@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -14,8 +15,8 @@ from ..errors import FitError, HtsrError
 from ..models import registry
 from . import models as bm
 from . import threshold as th
-from ._mcmc import Sampler, arviz, diagnose, run_nuts, to_idata
-from .checks import LooComparison, ks_distance, ppc_pvalue_fixed
+from ._mcmc import Sampler, arviz, diagnose, optimized_init, run_nuts, to_idata
+from .checks import LooComparison, ppc_pvalue_fixed, ppc_threshold
 from .conjugate import gamma_posterior
 from .priors import Gamma, resolve_priors
 from .result import BayesFit
@@ -35,7 +36,7 @@ def make_sampler(draws, chains, warmup, target_accept, seed) -> Sampler:
     return Sampler(draws=draws, warmup=warmup, chains=chains, target_accept=ta, seed=check_seed(seed))
 
 
-def _thin(sampler: Sampler, ppc_draws: int) -> np.ndarray:
+def thin_draws(sampler: Sampler, ppc_draws: int) -> np.ndarray:
     per_chain = max(1, min(sampler.draws, -(-int(ppc_draws) // sampler.chains)))
     return np.unique(np.round(np.linspace(0, sampler.draws - 1, per_chain)).astype(int))
 
@@ -122,7 +123,7 @@ def _fit_tail(x, tail, xmin, xmax, law, pri, sampler, discrete, ppc_draws) -> Ba
     mcmc = run_nuts(bm.tail_model, sampler, k_mcmc, x=jnp.asarray(tail), law=law, xmin=xmin, xmax=xmax,
                     discrete=discrete, priors=pri)
     samples = mcmc.get_samples(group_by_chain=True)
-    thin = _thin(sampler, ppc_draws)
+    thin = thin_draws(sampler, ppc_draws)
     params = {k: samples[k][:, thin].reshape(-1) for k in law.param_names}
     reps, p = ppc_pvalue_fixed(law, params, jnp.asarray(tail), xmin, k_ppc, xmax=xmax, discrete=discrete)
     dims = {"x": ["tail_point"]}
@@ -143,7 +144,7 @@ def _fit_conjugate(x, tail, xmin, law, pri, sampler, discrete, ppc_draws) -> Bay
     rng = np.random.default_rng(sampler.seed)
     alpha = 1.0 + rng.gamma(a, 1.0 / b, size=(sampler.chains, sampler.draws))
     ll = np.asarray(law.log_pdf(jnp.asarray(tail)[None, None, :], {"alpha": alpha[..., None]}, xmin))
-    thin = _thin(sampler, ppc_draws)
+    thin = thin_draws(sampler, ppc_draws)
     k_ppc = jax.random.PRNGKey(sampler.seed)
     reps, p = ppc_pvalue_fixed(law, {"alpha": jnp.asarray(alpha[:, thin].reshape(-1))}, jnp.asarray(tail),
                                xmin, k_ppc)
@@ -171,9 +172,12 @@ def _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min
     pri = resolve_priors(law, float(x[cand[0]]), priors)
     bpri = resolve_priors(body_law, float(x[0]), body_priors)
     xj, cj, mj = jnp.asarray(x), jnp.asarray(cand), jnp.ones(cand.size, dtype=bool)
-    k_mcmc, k_post, k_ppc = jax.random.split(jax.random.PRNGKey(sampler.seed), 3)
-    mcmc = run_nuts(bm.threshold_model, sampler, k_mcmc, x=xj, n=n, cand=cj, cmask=mj, law=law,
-                    body_law=body_law, discrete=discrete, priors=pri, body_priors=bpri)
+    k_mcmc, k_post, k_ppc, k_init = jax.random.split(jax.random.PRNGKey(sampler.seed), 4)
+    kw = dict(x=xj, n=n, cand=cj, cmask=mj, law=law, body_law=body_law, discrete=discrete, priors=pri,
+              body_priors=bpri)
+    init = optimized_init(bm.threshold_model, kw, threshold_start(x, law, body_law, discrete), k_init,
+                          sampler.chains)
+    mcmc = run_nuts(bm.threshold_model, sampler, k_mcmc, init_params=init, **kw)
     samples = mcmc.get_samples(group_by_chain=True)
     C, D = sampler.chains, sampler.draws
     flat = {k: v.reshape(C * D) for k, v in samples.items()}
@@ -186,9 +190,12 @@ def _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min
         j, phi = th.draw_threshold(key, lw, cj, n)
         return j, phi, th.pointwise_loglik(law, body_law, t, b, xj, n, j, phi, discrete=discrete)
 
-    j, phi, ll = jax.lax.map(per_draw, (jax.random.split(k_post, C * D), theta, body), batch_size=256)
-    thin = (np.arange(C)[:, None] * D + _thin(sampler, ppc_draws)[None, :]).reshape(-1)
-    reps, p = _threshold_ppc(law, xj, n, {k: v[thin] for k, v in theta.items()}, j[thin], k_ppc, discrete)
+    j, phi, ll = jax.jit(lambda a: jax.lax.map(per_draw, a, batch_size=256))(
+        (jax.random.split(k_post, C * D), theta, body))
+    thin = (np.arange(C)[:, None] * D + thin_draws(sampler, ppc_draws)[None, :]).reshape(-1)
+    reps, hit = jax.jit(lambda t, jj, k: ppc_threshold(law, xj, n, t, jj, k, discrete=discrete))(
+        {k: v[thin] for k, v in theta.items()}, j[thin], k_ppc)
+    p = float(np.mean(np.asarray(hit)))
     j = np.asarray(j).reshape(C, D)
     extra = {"xmin": x[j], "n_tail": n - j, "phi": np.asarray(phi).reshape(C, D)}
     dims = {"x": ["point"], "x_tail": ["tail_slot"]}
@@ -203,19 +210,34 @@ def _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min
                     var_names=(*law.param_names, "xmin", "n_tail"))
 
 
-def _threshold_ppc(law, x, n, theta, j, key, discrete):
-    idx = jnp.arange(x.shape[0])
+def threshold_start(x, law, body_law, discrete, prefix=""):
+    """Constrained starting values of the threshold model's sites, from the Clauset fit.
 
-    def one(k, t, jj):
-        xk = x[jj]
-        rep = law.sample(k, t, xk, (x.shape[0],), discrete=discrete)
-        rep_ok = idx < n - jj
-        d_obs = ks_distance(law, t, x, (idx >= jj) & (idx < n), xk, discrete=discrete)
-        d_rep = ks_distance(law, t, rep, rep_ok, xk, discrete=discrete)
-        return jnp.where(rep_ok, jnp.sort(jnp.where(rep_ok, rep, jnp.inf)), jnp.nan), d_rep >= d_obs
+    The tail law's MLE above the Clauset xmin (:func:`htsr.fit`) and the body law's MLE
+    on the points below it (as a law on ``[x_1, inf)``); a parameter whose MLE is not
+    finite, did not converge or ended on its box is left out (it starts at its prior
+    median).  :func:`~htsr.bayes._mcmc.optimized_init` moves on from here to the mode.
+    """
+    from ..fitting import fit as clauset_fit
 
-    reps, hit = jax.vmap(one)(jax.random.split(key, j.shape[0]), theta, j)
-    return reps, float(np.mean(np.asarray(hit)))
+    x = np.asarray(x)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            xmin = float(clauset_fit(x, discrete=discrete).xmin)
+    except HtsrError:
+        xmin = float(np.quantile(x, 0.9))
+    start = {}
+    for lw, pts, x0, pre in ((law, x[x >= xmin], xmin, prefix), (body_law, x[x < xmin], x[0], prefix + "body_")):
+        if pts.size < 3:
+            continue
+        m = lw.mle(jnp.asarray(pts)[None, :], jnp.asarray([pts.size]), x0, discrete=discrete)
+        for k, name in enumerate(lw.param_names):
+            v = float(np.asarray(m.params)[0, k])
+            if (np.isfinite(v) and bool(np.asarray(m.converged)[0]) and not bool(np.asarray(m.at_boundary)[0, k])
+                    and bool(lw.constraints[k].check(v))):
+                start[pre + name] = v
+    return start
 
 
 def loo_compare(data, models=("power_law", "power_law_cutoff", "lognormal"), *, xmin=None,

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["ks_distance", "ppc_pvalue_fixed", "LooComparison"]
+__all__ = ["ks_distance", "ppc_pvalue_fixed", "ppc_padded", "ppc_threshold", "LooComparison"]
 
 
 def ks_distance(law, params, y, valid, xmin, *, xmax=None, discrete=False):
@@ -51,12 +51,60 @@ def ppc_pvalue_fixed(law, params, tail, xmin, key, *, xmax=None, discrete=False)
     """Replicated tails (S, n) and the KS posterior predictive p-value, for S posterior draws ``params``."""
     n = tail.shape[0]
     S = next(iter(params.values())).shape[0]
-    keys = jax.random.split(key, S)
-    reps = jax.vmap(lambda k, p: law.sample(k, p, xmin, (n,), xmax=xmax, discrete=discrete))(keys, params)
-    valid = jnp.ones(n, dtype=bool)
-    d_obs = jax.vmap(lambda p: ks_distance(law, p, tail, valid, xmin, xmax=xmax, discrete=discrete))(params)
-    d_rep = jax.vmap(lambda r, p: ks_distance(law, p, r, valid, xmin, xmax=xmax, discrete=discrete))(reps, params)
-    return reps, float(np.mean(np.asarray(d_rep >= d_obs)))
+
+    @jax.jit  # one compilation, not one per operation
+    def run(params, tail, key):
+        keys = jax.random.split(key, S)
+        reps = jax.vmap(lambda k, p: law.sample(k, p, xmin, (n,), xmax=xmax, discrete=discrete))(keys, params)
+        valid = jnp.ones(n, dtype=bool)
+        d_obs = jax.vmap(lambda p: ks_distance(law, p, tail, valid, xmin, xmax=xmax, discrete=discrete))(params)
+        d_rep = jax.vmap(lambda r, p: ks_distance(law, p, r, valid, xmin, xmax=xmax, discrete=discrete))(reps,
+                                                                                                       params)
+        return reps, d_rep >= d_obs
+
+    reps, hit = run(params, tail, key)
+    return reps, float(np.mean(np.asarray(hit)))
+
+
+def ppc_padded(law, params, x, mask, xmin, key, *, discrete=False):
+    """Replicates of L padded tails and their KS comparisons (the many-sample check).
+
+    ``params``: dict of (S, L) draws; ``x``, ``mask``: (L, P) padded tails; ``xmin``: (L,).
+    Returns ``reps`` (S, L, P), a replicated tail of each layer's size per draw (NaN at
+    padding), and ``hit`` (S, L), ``D(rep) >= D(obs)``; ``hit.mean(0)`` is each layer's p-value.
+    """
+    S, L = next(iter(params.values())).shape
+    P = x.shape[1]
+
+    def one(k, p, xl, ml, x0):
+        rep = law.sample(k, p, x0, (P,), discrete=discrete)
+        d_obs = ks_distance(law, p, xl, ml, x0, discrete=discrete)
+        d_rep = ks_distance(law, p, rep, ml, x0, discrete=discrete)
+        return jnp.where(ml, rep, jnp.nan), d_rep >= d_obs
+
+    keys = jax.random.split(key, S * L).reshape(S, L, -1)
+    per_layer = jax.vmap(one, in_axes=(0, 0, 0, 0, 0))
+    return jax.jit(jax.vmap(per_layer, in_axes=(0, 0, None, None, None)))(keys, params, x, mask, xmin)
+
+
+def ppc_threshold(law, x, n, theta, j, key, *, discrete=False):
+    """Replicated tails above each draw's threshold (unknown xmin) and their KS comparisons.
+
+    ``x`` (P,) the sorted (padded) sample of real length ``n``; ``theta`` dict of (S,)
+    tail-law draws; ``j`` (S,) each draw's threshold index (xmin = ``x[j]``).  Returns
+    ``reps`` (S, P), sorted, NaN past the draw's ``n - j`` tail points, and ``hit`` (S,).
+    """
+    idx = jnp.arange(x.shape[0])
+
+    def one(k, t, jj):
+        xk = x[jj]
+        rep = law.sample(k, t, xk, (x.shape[0],), discrete=discrete)
+        rep_ok = idx < n - jj
+        d_obs = ks_distance(law, t, x, (idx >= jj) & (idx < n), xk, discrete=discrete)
+        d_rep = ks_distance(law, t, rep, rep_ok, xk, discrete=discrete)
+        return jnp.where(rep_ok, jnp.sort(jnp.where(rep_ok, rep, jnp.inf)), jnp.nan), d_rep >= d_obs
+
+    return jax.vmap(one)(jax.random.split(key, j.shape[0]), theta, j)
 
 
 @dataclass(frozen=True, eq=False)

@@ -30,7 +30,6 @@ import jax
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
-from jax.scipy.special import logsumexp
 
 from . import threshold as th
 from .distribution import LawDistribution
@@ -56,8 +55,7 @@ def threshold_model(x, n, cand, cmask, *, law, body_law, discrete=False, priors,
     """Unknown-xmin model of the whole sample ``x`` (see :mod:`htsr.bayes.threshold`)."""
     theta = _sample_params(law, priors)
     body = _sample_params(body_law, body_priors, "body_")
-    lw = th.log_weights(law, body_law, theta, body, x, n, cand, cmask, discrete=discrete)
-    numpyro.factor("loglik", logsumexp(lw) - jnp.log(jnp.sum(cmask)))
+    numpyro.factor("loglik", th.marginal_loglik(law, body_law, theta, body, x, n, cand, cmask, discrete=discrete))
 
 
 def _alphas(L, hierarchical, prior):
@@ -91,7 +89,6 @@ def many_threshold_model(x, n, cand, cmask, *, law, body_law, discrete=False, hi
         body = {k: numpyro.sample("body_" + k, to_numpyro(body_priors[k])) for k in body_law.param_names}
 
     def one(a, bd, xl, nl, cl, ml):
-        lw = th.log_weights(law, body_law, {"alpha": a}, bd, xl, nl, cl, ml, discrete=discrete)
-        return logsumexp(lw) - jnp.log(jnp.sum(ml))
+        return th.marginal_loglik(law, body_law, {"alpha": a}, bd, xl, nl, cl, ml, discrete=discrete)
 
     numpyro.factor("loglik", jnp.sum(jax.vmap(one)(alpha, body, x, n, cand, cmask)))

@@ -111,7 +111,10 @@ class BayesManyFit:
     """Posteriors of many samples (the layers of one network), dimension ``layer``.
 
     ``hierarchical``: alpha partially pooled (``alpha_network = 1 + exp(m)`` is the
-    network-level median, ``tau`` the spread of ``log(alpha - 1)``).
+    network-level median, ``tau`` the spread of ``log(alpha - 1)``).  ``idata`` has the
+    groups ``posterior``, ``log_likelihood`` (fixed xmin), ``posterior_predictive``
+    (replicated tails per layer), ``observed_data`` and ``sample_stats``; ``ppc_p`` is the
+    KS posterior predictive p-value of each layer.
     """
 
     idata: object = field(repr=False)
@@ -122,6 +125,7 @@ class BayesManyFit:
     seed: int
     diagnostics: dict
     var_names: tuple = ("alpha",)
+    ppc_p: np.ndarray | None = None
 
     @property
     def alpha(self) -> np.ndarray:
@@ -140,7 +144,8 @@ class BayesManyFit:
                 "alpha_sd": self.alpha_sd.tolist(),
                 "xmin": None if self.xmin is None else np.asarray(self.xmin).tolist(),
                 "n_tail": None if self.n_tail is None else np.asarray(self.n_tail).tolist(),
-                "seed": self.seed, **self.diagnostics}
+                "seed": self.seed, "ppc_p": None if self.ppc_p is None else np.asarray(self.ppc_p).tolist(),
+                **self.diagnostics}
 
     def __repr__(self) -> str:
         kind = "hierarchical" if self.hierarchical else "independent"

@@ -48,12 +48,14 @@ value), thinned to at most ``max_candidates`` evenly spaced in rank.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import betaln
+from jax.scipy.special import betaln, logsumexp
 
-__all__ = ["candidate_indices", "log_weights", "pointwise_loglik", "MASS_PRIOR"]
+__all__ = ["candidate_indices", "log_weights", "marginal_loglik", "pointwise_loglik", "MASS_PRIOR"]
 
 #: Beta(a, b) prior of the tail fraction phi.
 MASS_PRIOR = (1.0, 1.0)
@@ -108,6 +110,17 @@ def log_weights(tail_law, body_law, theta, body, x, n, cand, cmask, *, discrete=
     mass_term = betaln(a + n_t, b + cand) - betaln(a, b)
     ok = cmask & (surv > _TINY) & ((cand == 0) | (below > jnp.log(_TINY)))
     return jnp.where(ok, tail + body_term + mass_term, -jnp.inf)
+
+
+@functools.partial(jax.jit, static_argnames=("tail_law", "body_law", "discrete"))
+def marginal_loglik(tail_law, body_law, theta, body, x, n, cand, cmask, *, discrete=False):
+    """``log p(x | theta, body)``: threshold (uniform over the real candidates) and phi summed out.
+
+    Jitted so that numpyro's eager first pass through the model compiles it once
+    instead of once per operation; inside NUTS it is inlined.
+    """
+    lw = log_weights(tail_law, body_law, theta, body, x, n, cand, cmask, discrete=discrete)
+    return logsumexp(lw) - jnp.log(jnp.sum(cmask))
 
 
 def pointwise_loglik(tail_law, body_law, theta, body, x, n, j, phi, *, discrete=False):
