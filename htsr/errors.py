@@ -47,3 +47,10 @@ class ConvergenceWarning(UserWarning):
 
 
 __all__ += ["ConvergenceWarning"]
+
+
+class IntervalWarning(UserWarning):
+    """An interval was computed, but not by the method asked for (see docs/uncertainty.md)."""
+
+
+__all__ += ["IntervalWarning"]

@@ -9,7 +9,7 @@ from conftest import pareto
 import htsr
 from htsr.errors import HtsrError
 from htsr.inference import bootstrap
-from htsr.inference.bootstrap import bca_interval, percentile_interval
+from htsr.inference.bootstrap import bca_interval, bca_or_percentile, percentile_interval
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +65,31 @@ def test_bca_shifts_with_median_bias():
     lo, hi = bca_interval(draws, 700.0, np.linspace(-1, 1, 50), 0.9)  # estimate above the median
     plo, phi = percentile_interval(draws, 0.9)
     assert lo > plo and hi > phi
+
+
+def test_bca_that_excludes_its_estimate_falls_back_to_percentile_and_says_so():
+    draws = np.arange(1000.0)
+    jack = np.linspace(-1, 1, 50)
+    est = 996.3  # above 99.6% of the draws: z0 = 2.65 pushes both BCa quantiles above it
+    lo, hi = bca_interval(draws, est, jack, 0.95)
+    assert lo > est  # the raw BCa interval excludes the estimate
+    iv, note = bca_or_percentile(draws, est, jack, 0.95, name="alpha")
+    assert iv == percentile_interval(draws, 0.95)
+    assert "excludes the estimate" in note and "alpha" in note and "percentile" in note
+    iv, note = bca_or_percentile(draws, 700.0, jack, 0.9)  # an ordinary bias correction is kept
+    assert note is None and iv == bca_interval(draws, 700.0, jack, 0.9)
+
+
+def test_report_notes_a_bca_fallback_in_the_layer_warning():
+    from htsr.report.intervals import summarize_draws
+    from htsr.report.options import IntervalSpec
+
+    draws = np.arange(1000.0)
+    s = summarize_draws(996.3, draws, np.linspace(-1, 1, 50), IntervalSpec(level=0.95, ci="bca"))
+    assert (s["alpha_lo"], s["alpha_hi"]) == percentile_interval(draws, 0.95)
+    assert "excludes the estimate" in s["interval_note"]
+    s = summarize_draws(996.3, draws, np.linspace(-1, 1, 50), IntervalSpec(level=0.95, ci="percentile"))
+    assert s["interval_note"] is None
 
 
 @pytest.mark.parametrize("method", ["percentile", "bca"])

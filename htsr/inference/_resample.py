@@ -1,6 +1,7 @@
 """Shared machinery of the Monte Carlo procedures: keys, synthetic data, batched refits.
 
-Every replicate ``r`` draws from its own key ``fold_in(PRNGKey(seed), r)``, so
+Every replicate ``r`` of a stream ``tag`` draws from its own key
+``fold_in(fold_in(PRNGKey(seed), tag), r)`` (tag 0: GoF, 1: bootstrap), so
 a result depends on the seed and the number of replicates only, never on the
 batch size.  Synthetic tails come from the models' own samplers
 (:func:`htsr.models.powerlaw.sample`, :func:`htsr.models.bounded.sample`).

@@ -19,6 +19,11 @@ Intervals
   estimates).  Grouping (Efron & Tibshirani 1993, section 11.5) keeps the cost
   at ``jackknife_groups`` refits instead of ``n``.  Where BCa is undefined (all
   draws on one side of the estimate) it falls back to the percentile interval.
+  Where BCa is defined but excludes the full-sample estimate (the bootstrap
+  distribution sits far off the estimate: a strong median bias, typical of a
+  lattice-valued xmin or a tail too short to resample), :func:`bca_or_percentile`
+  uses the percentile interval instead and says so (an :class:`~htsr.errors.IntervalWarning`
+  from :func:`bootstrap`, a note in the layer report's ``warning`` column).
 
 References
 ----------
@@ -33,14 +38,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from ..errors import FitError
+import warnings
+
+from ..errors import FitError, IntervalWarning
 from ..fitting.api import fit as _fit
 from ..fitting.result import PowerLawFit
 from .._progress import resolve as resolve_progress
 from ..data import check_int, check_level
 from . import _resample as R
 
-__all__ = ["bootstrap", "BootstrapResult", "bca_interval", "percentile_interval"]
+__all__ = ["bootstrap", "BootstrapResult", "bca_interval", "bca_or_percentile", "percentile_interval"]
 
 _PARAMS = ("alpha", "xmin", "n_tail")
 
@@ -72,6 +79,22 @@ def bca_interval(draws, estimate, jack, level):
         adj = ndtr(z0 + (z0 + z) / (1.0 - a * (z0 + z)))
         out.append(float(np.quantile(d, np.clip(adj, 0.0, 1.0))))
     return tuple(out)
+
+
+def bca_or_percentile(draws, estimate, jack, level, name="alpha"):
+    """The BCa interval, or the percentile interval where BCa excludes ``estimate``.
+
+    Returns ``(interval, note)``: ``note`` is ``None`` when the BCa interval holds the
+    estimate, otherwise a sentence naming ``name``, both intervals and the fallback.
+    """
+    bca = bca_interval(draws, estimate, jack, level)
+    if not np.isfinite(estimate) or not all(np.isfinite(bca)) or bca[0] <= estimate <= bca[1]:
+        return bca, None
+    pct = percentile_interval(draws, level)
+    note = (f"the BCa interval of {name} [{bca[0]:.4g}, {bca[1]:.4g}] excludes the estimate {estimate:.4g} "
+            f"(the bootstrap draws sit far off it); the percentile interval [{pct[0]:.4g}, {pct[1]:.4g}] "
+            f"is used instead, read it with care")
+    return pct, note
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -191,7 +214,8 @@ def bootstrap(
     reps : int
         Bootstrap replicates (>= 1000 recommended for 95% BCa intervals).
     seed : int
-        Seed of the PRNG; replicate ``r`` uses ``fold_in(PRNGKey(seed), r)``.
+        Seed of the PRNG; replicate ``r`` uses ``fold_in(fold_in(PRNGKey(seed), 1), r)``
+        (stream tag 1; the GoF test uses tag 0).
     level : float
         Confidence level of the intervals, in (0, 1).
     discrete, method, xmin, xmax, xmin_range, xmin_candidates, min_tail, alpha_grid, spec
@@ -228,8 +252,10 @@ def bootstrap(
     intervals, se = {}, {}
     for k in _PARAMS:
         est = float(getattr(fit, k))
-        intervals[k] = dict(percentile=percentile_interval(draws[k], level),
-                            bca=bca_interval(draws[k], est, jack[k], level))
+        bca, note = bca_or_percentile(draws[k], est, jack[k], level, name=k)
+        if note is not None:
+            warnings.warn(note, IntervalWarning, stacklevel=2)
+        intervals[k] = dict(percentile=percentile_interval(draws[k], level), bca=bca)
         se[k] = float(np.nanstd(draws[k], ddof=1)) if reps > 1 else float("nan")
     return BootstrapResult(fit=fit, draws=draws, intervals=intervals, standard_error=se,
                            level=float(level), reps=reps, seed=seed)

@@ -30,7 +30,8 @@ precision ``eps`` take ``reps ~ 1 / (4 eps^2)``: 2,500 for eps = 0.01 (Clauset
 et al.'s recommendation), 100 for eps = 0.05.  The achieved error is reported
 with p (``p_se``).
 
-Reproducibility: replicate ``r`` uses the key ``fold_in(PRNGKey(seed), r)``,
+Reproducibility: replicate ``r`` uses the key ``fold_in(fold_in(PRNGKey(seed), 0), r)``
+(stream tag 0; the bootstrap uses tag 1),
 so the result depends on ``seed`` and ``reps`` only.
 """
 

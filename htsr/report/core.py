@@ -115,6 +115,8 @@ def _row(sp, fit_row, stats, bayes_row, th: Thresholds, ispec: IntervalSpec):
     if fit_row is not None:
         row.update(fit_row)
         row.update(stats or {})
+        if stats and stats.get("interval_note"):
+            warning = f"{warning}; {stats['interval_note']}" if warning else stats["interval_note"]
         row.update(bayes_row or {})
         row.update(alpha_metrics(sp.evals, fit_row["alpha"]))
         row.update(implied_mu(fit_row["alpha"], sp.N, sp.M, ispec.level))

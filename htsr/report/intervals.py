@@ -5,8 +5,10 @@ Clauset fit redone on each resample (xmin rescanned), exactly as
 :func:`htsr.bootstrap` does for one sample; the difference is that every
 layer's resamples -- and the grouped-jackknife rows of the BCa acceleration --
 go through one :func:`htsr.fitting.fit_padded` call per chunk of layers
-instead of one per layer.  Intervals are :func:`htsr.inference.bootstrap.bca_interval`
-and ``percentile_interval``.
+instead of one per layer.  Intervals are
+:func:`htsr.inference.bootstrap.bca_or_percentile` (BCa, or the percentile interval
+where BCa excludes the layer's alpha, said in the layer's ``warning``) and
+``percentile_interval``.
 
 Resamples come from NumPy's generator seeded by ``(seed, crc32(layer name))``:
 a layer's draws depend on the seed and its name only, not on which other
@@ -21,7 +23,7 @@ import numpy as np
 
 from .. import _jax
 from ..fitting import fit_padded
-from ..inference.bootstrap import JACK_TAG, bca_interval, jackknife_rows, percentile_interval
+from ..inference.bootstrap import JACK_TAG, bca_or_percentile, jackknife_rows, percentile_interval
 from .options import IntervalSpec
 
 __all__ = ["layer_rows", "bootstrap_chunk", "chunks", "summarize_draws"]
@@ -81,9 +83,10 @@ def summarize_draws(alpha: float, draws: np.ndarray, jack: np.ndarray, spec: Int
     finite = draws[np.isfinite(draws)]
     if finite.size < 2:
         nan = float("nan")
-        return dict(alpha_lo=nan, alpha_hi=nan, alpha_se=nan, percentile=(nan, nan), bca=(nan, nan))
+        return dict(alpha_lo=nan, alpha_hi=nan, alpha_se=nan, percentile=(nan, nan), bca=(nan, nan),
+                    interval_note=None)
     pct = percentile_interval(finite, spec.level)
-    bca = bca_interval(finite, alpha, jack, spec.level)
+    bca, note = bca_or_percentile(finite, alpha, jack, spec.level)
     lo, hi = bca if spec.ci == "bca" else pct
     return dict(alpha_lo=float(lo), alpha_hi=float(hi), alpha_se=float(np.std(finite, ddof=1)),
-                percentile=pct, bca=bca)
+                percentile=pct, bca=bca, interval_note=note if spec.ci == "bca" else None)
