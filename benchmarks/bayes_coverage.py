@@ -36,7 +36,7 @@ def hdi_contains(draws, truth, prob=0.9):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--case", choices=("fixed", "unknown"), required=True)
+    ap.add_argument("--case", choices=("fixed", "unknown"), default="unknown")
     ap.add_argument("--datasets", type=int, default=200)
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--draws", type=int, default=500)
@@ -44,7 +44,13 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-candidates", type=int, default=60)
     ap.add_argument("--log", default=None, help="append per-data-set lines here (unknown case)")
+    ap.add_argument("--start", type=int, default=0, help="first data set to fit (unknown case; for parallel runs)")
+    ap.add_argument("--stop", type=int, default=None, help="one past the last data set to fit (unknown case)")
+    ap.add_argument("--from-logs", nargs="+", default=None, metavar="LOG",
+                    help="print the unknown-case summary from the --log files of earlier (parallel) runs")
     a = ap.parse_args()
+    if a.from_logs:
+        return summarize_logs(a.from_logs)
     rng = np.random.default_rng(a.seed)
     t0 = time.perf_counter()
     if a.case == "fixed":
@@ -73,6 +79,8 @@ def unknown(a, data, t0):
     hits, rhat, div, xmin_hit = [], [], [], []
     log = open(a.log, "a") if a.log else None
     for i, x in enumerate(data):
+        if i < a.start or (a.stop is not None and i >= a.stop):
+            continue  # every data set is still drawn, so each index gets the same data in any split
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             f = hb.fit(x, draws=a.draws, chains=a.chains, seed=a.seed + i, max_candidates=a.max_candidates)
@@ -96,6 +104,29 @@ def unknown(a, data, t0):
     print(f"90% HDI of xmin contains the true xmin: {np.mean(xmin_hit):.3f}")
     print(f"r_hat max {max(rhat):.3f} (> 1.01 in {sum(r > 1.01 for r in rhat)}), divergent in "
           f"{sum(d > 0 for d in div)} fits, {time.perf_counter() - t0:.0f} s")
+
+
+def summarize_logs(paths):
+    rows = {}
+    for path in paths:
+        for line in open(path):
+            f = line.split()
+            kv = dict(t.split("=", 1) for t in f[1:])
+            rows[int(f[0])] = kv  # a data set fitted twice keeps its last line (the fits are deterministic)
+    cov = np.array([int(r["covered"]) for r in rows.values()])
+    rhat = np.array([float(r["r_hat"]) for r in rows.values()])
+    div = np.array([int(r["div"]) for r in rows.values()])
+    am = np.array([float(r["alpha_mean"]) for r in rows.values()])
+    xm = np.array([float(r["xmin_mean"]) for r in rows.values()])
+    m, k = cov.size, int(cov.sum())
+    c = k / m
+    print(f"data sets {m} (indices {min(rows)}-{max(rows)})")
+    print(f"NUTS 90% HDI coverage of alpha: {c:.3f} ({k}/{m}, binomial se {np.sqrt(c * (1 - c) / m):.3f})")
+    print(f"posterior mean of alpha: mean {am.mean():.3f}, sd {am.std(ddof=1):.3f} (truth {ALPHA})")
+    print(f"posterior mean of xmin: median {np.median(xm):.3f}, quartiles {np.quantile(xm, 0.25):.3f}-"
+          f"{np.quantile(xm, 0.75):.3f} (truth 1)")
+    print(f"r_hat max {rhat.max():.3f} (> 1.01 in {int((rhat > 1.01).sum())}), divergences in "
+          f"{int((div > 0).sum())} fits ({int(div.sum())} in all)")
 
 
 if __name__ == "__main__":

@@ -310,3 +310,21 @@ def test_generalization_spearman_and_its_intervals(generalization, metric, colum
         dlo, dhi = _floats(_one(rf"alpha_draws=\[({NUM}), ({NUM})\]", line))
         assert -1 <= dlo <= dhi <= 1
 
+
+
+# ------------------------------------------------------------------- stored outputs (the site)
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_stored_outputs_are_a_complete_full_mode_run(path):
+    """The site renders the stored outputs: every code cell ran, in order, without error, in full mode.
+
+    ``python3 .ci/execute_notebooks.py`` writes them; a notebook saved after a fast run or with a
+    cell left unexecuted fails here.
+    """
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code" and c.source.strip()]
+    counts = [c.get("execution_count") for c in cells]
+    assert cells and all(isinstance(k, int) for k in counts), f"{path.name}: unexecuted cells"
+    assert counts == sorted(counts) and len(set(counts)) == len(counts), f"{path.name}: cells run out of order"
+    assert not _errors(cells), f"{path.name}: a stored output is an error"
+    text = _text(cells)
+    assert "fast mode" not in text and "mode: fast" not in text, f"{path.name}: outputs of a fast-mode run"
+    assert _n_figures(cells) >= 1, f"{path.name}: no figure in the stored outputs"
