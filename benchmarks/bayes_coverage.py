@@ -74,7 +74,10 @@ def main():
 
 
 def unknown(a, data, t0):
+    import gc
     import warnings
+
+    import jax
 
     hits, rhat, div, xmin_hit = [], [], [], []
     log = open(a.log, "a") if a.log else None
@@ -90,6 +93,9 @@ def unknown(a, data, t0):
         xmin_hit.append(hdi_contains(xm, 1.0))
         rhat.append(f.diagnostics["max_r_hat"])
         div.append(f.diagnostics["n_divergent"])
+        del f
+        jax.clear_caches()  # each fit compiles its own kernels; keeping them all slows a long run down
+        gc.collect()
         line = (f"{i} alpha_mean={alpha.mean():.3f} covered={int(hits[-1])} xmin_mean={xm.mean():.3f} "
                 f"r_hat={rhat[-1]:.3f} div={div[-1]} t={time.perf_counter() - t0:.0f}s")
         print(line, flush=True)
