@@ -93,7 +93,12 @@ def bca_or_percentile(draws, estimate, jack, level, name="alpha"):
     pct = percentile_interval(draws, level)
     note = (f"the BCa interval of {name} [{bca[0]:.4g}, {bca[1]:.4g}] excludes the estimate {estimate:.4g} "
             f"(the bootstrap draws sit far off it); the percentile interval [{pct[0]:.4g}, {pct[1]:.4g}] "
-            f"is used instead, read it with care")
+            f"is used instead")
+    if pct[0] <= estimate <= pct[1]:
+        note += ", read it with care"
+    else:
+        note += (", but it excludes the estimate too: the bootstrap does not capture the sampling "
+                 f"distribution of {name} here (typical of the KS-scanned xmin and n_tail of a short tail)")
     return pct, note
 
 
@@ -249,13 +254,15 @@ def bootstrap(
     draws = R.run_batches(reps, make_rows, lambda rows: R.refit_rows(rows, fit), progress)
     draws = {k: draws[k].astype(np.float64) for k in _PARAMS}
     jack = _jackknife(fit, jackknife_groups, seed)
-    intervals, se = {}, {}
+    intervals, se, notes = {}, {}, []
     for k in _PARAMS:
         est = float(getattr(fit, k))
         bca, note = bca_or_percentile(draws[k], est, jack[k], level, name=k)
         if note is not None:
-            warnings.warn(note, IntervalWarning, stacklevel=2)
+            notes.append(note)
         intervals[k] = dict(percentile=percentile_interval(draws[k], level), bca=bca)
         se[k] = float(np.nanstd(draws[k], ddof=1)) if reps > 1 else float("nan")
+    if notes:  # one warning per call
+        warnings.warn("; ".join(notes), IntervalWarning, stacklevel=2)
     return BootstrapResult(fit=fit, draws=draws, intervals=intervals, standard_error=se,
                            level=float(level), reps=reps, seed=seed)
