@@ -98,7 +98,7 @@ def bca_or_percentile(draws, estimate, jack, level, name="alpha"):
         note += ", read it with care"
     else:
         note += (", but it excludes the estimate too: the bootstrap does not capture the sampling "
-                 f"distribution of {name} here (typical of the KS-scanned xmin and n_tail of a short tail)")
+                 f"distribution of {name} here (typical of a short tail with a KS-scanned xmin)")
     return pct, note
 
 
