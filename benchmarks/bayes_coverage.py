@@ -43,6 +43,7 @@ def main():
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-candidates", type=int, default=60)
+    ap.add_argument("--body", default="lognormal", help="body law of the unknown-xmin model")
     ap.add_argument("--log", default=None, help="append per-data-set lines here (unknown case)")
     ap.add_argument("--start", type=int, default=0, help="first data set to fit (unknown case; for parallel runs)")
     ap.add_argument("--stop", type=int, default=None, help="one past the last data set to fit (unknown case)")
@@ -86,7 +87,8 @@ def unknown(a, data, t0):
             continue  # every data set is still drawn, so each index gets the same data in any split
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            f = hb.fit(x, draws=a.draws, chains=a.chains, seed=a.seed + i, max_candidates=a.max_candidates)
+            f = hb.fit(x, draws=a.draws, chains=a.chains, seed=a.seed + i, max_candidates=a.max_candidates,
+                       body=a.body)
         alpha = np.asarray(f.idata.posterior["alpha"]).ravel()
         xm = np.asarray(f.idata.posterior["xmin"]).ravel()
         hits.append(hdi_contains(alpha, ALPHA))
@@ -105,7 +107,7 @@ def unknown(a, data, t0):
     k, m = int(np.sum(hits)), len(hits)
     cover = k / m
     print(f"case=unknown datasets={m} n={a.n} draws={a.chains}x{a.draws} seed={a.seed} "
-          f"max_candidates={a.max_candidates}")
+          f"max_candidates={a.max_candidates} body={a.body}")
     print(f"NUTS 90% HDI coverage of alpha: {cover:.3f} ({k}/{m}, binomial se {np.sqrt(cover * (1 - cover) / m):.3f})")
     print(f"90% HDI of xmin contains the true xmin: {np.mean(xmin_hit):.3f}")
     print(f"r_hat max {max(rhat):.3f} (> 1.01 in {sum(r > 1.01 for r in rhat)}), divergent in "
