@@ -33,12 +33,11 @@ B. Efron, R. Tibshirani, An Introduction to the Bootstrap (1993), ch. 14.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtr, ndtri
-
-import warnings
 
 from ..errors import FitError, IntervalWarning
 from ..fitting.api import fit as _fit
