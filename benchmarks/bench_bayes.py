@@ -31,6 +31,18 @@ def clauset_exp_body(rng, n, alpha=2.5, xmin=1.0):
     return np.concatenate([body, pareto(rng, n - nb, alpha, xmin)])
 
 
+def lognormal_body(rng, n, alpha=2.5, xmin=1.0, mu=-0.5, sigma=0.5):
+    """A lognormal(mu, sigma) body truncated to (0, xmin), a power law above, density continuous at xmin."""
+    from scipy import stats
+
+    ln = stats.lognorm(sigma, scale=np.exp(mu))
+    ratio = ln.pdf(xmin) / ln.cdf(xmin)  # body density at xmin per unit body mass
+    phi = ratio / ((alpha - 1.0) / xmin + ratio)  # (1 - phi) ratio = phi (alpha - 1) / xmin
+    nt = rng.binomial(n, phi)
+    body = ln.ppf(rng.random(n - nt) * ln.cdf(xmin))
+    return np.concatenate([body, pareto(rng, nt, alpha, xmin)])
+
+
 def timed(fn, *args, **kw):
     t = time.perf_counter()
     out = fn(*args, **kw)

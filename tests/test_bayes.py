@@ -111,7 +111,7 @@ def test_lognormal_tail_posterior_near_mle():
     tail = tail[:500]
     with x64():
         mle = law.mle(jnp.asarray(tail)[None, :], jnp.asarray([tail.size]), 1.0)
-    f = hb.fit(tail, "lognormal", xmin=1.0, seed=1, draws=250, warmup=250, chains=2)
+    f = hb.fit(tail, "lognormal", xmin=1.0, seed=1, draws=500, warmup=500, chains=2)
     post = f.summary()
     for k, name in enumerate(("mu", "sigma")):
         # within 1.5 posterior sd of the MLE (the prior is weak at n=500)
@@ -121,7 +121,7 @@ def test_lognormal_tail_posterior_near_mle():
 
 def test_unknown_xmin_recovers_alpha_and_xmin():
     x = _clauset_exp_body(np.random.default_rng(4), 600)
-    f = hb.fit(x, seed=2, draws=300, warmup=300, chains=2, max_candidates=60)
+    f = hb.fit(x, seed=2, draws=500, warmup=500, chains=4, max_candidates=60)
     s = f.summary()
     assert s.loc["alpha", "hdi_3%"] < 2.5 < s.loc["alpha", "hdi_97%"]
     # the exponential body has the tail's log-slope at xmin = 1, so xmin is only located to ~30%
@@ -143,7 +143,7 @@ def test_discrete_unknown_xmin_recovers_alpha_and_xmin():
                                                            discrete=True))
     g = rng.geometric(0.25, 1000)
     x = np.concatenate([g[g < 10][:280], tail])
-    f = hb.fit(x, discrete=True, body="exponential", seed=1, draws=300, warmup=300, chains=2, max_candidates=40)
+    f = hb.fit(x, discrete=True, body="exponential", seed=1, draws=500, warmup=500, chains=4, max_candidates=40)
     s = f.summary()
     assert s.loc["alpha", "hdi_3%"] < 2.5 < s.loc["alpha", "hdi_97%"]
     assert s.loc["alpha", "hdi_97%"] - s.loc["alpha", "hdi_3%"] < 0.7
@@ -245,3 +245,57 @@ def test_bad_input_raises_named_errors(data, kwargs, error, match):
     model = kwargs.pop("model", "power_law")
     with pytest.raises(error, match=match):
         hb.fit(data, model, **kwargs)
+
+
+def test_threshold_prior_is_log_uniform_in_tail_size():
+    """The default threshold prior: P(n_tail in [a, b]) = log(b/a) / log(n/min_tail), whatever the thinning."""
+    from htsr.bayes.threshold import candidate_indices, threshold_log_prior
+
+    n, min_tail = 2000, 10
+    x = np.sort(_pareto(np.random.default_rng(5), n, 2.5))
+    for K in (None, 200, 60):
+        cand = candidate_indices(x, min_tail=min_tail, max_candidates=K)
+        w = np.exp(threshold_log_prior(n, cand))
+        assert w.sum() == pytest.approx(1.0, abs=1e-12)
+        n_t = n - cand
+        span = np.log(n_t[0] / n_t[-1])
+        for a, b in ((10, 20), (100, 400), (500, 2000)):
+            inside = w[(n_t >= a) & (n_t < b)].sum()
+            # cells end halfway between candidates: within one cell width of the exact mass
+            assert inside == pytest.approx(np.log(b / a) / span, abs=2.5 * np.max(w))
+    uni = np.exp(threshold_log_prior(n, cand, "uniform", width=64))
+    assert np.allclose(uni[: cand.size], 1.0 / cand.size) and np.all(uni[cand.size:] == 0.0)
+
+
+def test_refit_of_same_shaped_data_compiles_nothing():
+    """The sampler, its starting-point search and the post-processing are traced once per model and shape."""
+    import warnings
+
+    from jax._src import monitoring
+
+    heavy = {"nuts_chains", "optimize_starts", "posterior_thresholds", "ppc_threshold", "marginal_loglik"}
+    traced = []
+
+    def listen(event, duration, fun_name=None, **_):
+        if event == "/jax/core/compile/jaxpr_trace_duration":
+            traced.append(fun_name)
+
+    rng = np.random.default_rng(8)
+    first, second, longer = _clauset_exp_body(rng, 300), _clauset_exp_body(rng, 300), _clauset_exp_body(rng, 500)
+    opts = dict(draws=100, warmup=100, chains=2, max_candidates=60)
+    monitoring.register_event_duration_secs_listener(listen)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hb.fit(first, seed=0, **opts)
+            traced.clear()
+            f = hb.fit(second, seed=1, **opts)  # new data, same shapes: nothing heavy is traced again
+            again = set(traced)
+            traced.clear()
+            hb.fit(longer, seed=1, **opts)  # a larger padded shape: the sampler is traced for it
+            longer_traced = set(traced)
+    finally:
+        monitoring.unregister_event_duration_listener(listen)
+    assert not again & heavy, f"traced again on same-shaped data: {sorted(again & heavy)}"
+    assert {"nuts_chains", "optimize_starts"} <= longer_traced
+    assert np.isfinite(np.asarray(f.idata.posterior["alpha"])).all()

@@ -1,18 +1,17 @@
-"""NUTS runs, the arviz InferenceData they become, and their diagnostics."""
+"""NUTS runs (compiled once per model and shape), the arviz InferenceData they become, and their diagnostics."""
 
 from __future__ import annotations
 
+import functools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpyro.infer import MCMC, NUTS
-
 from ..errors import ConvergenceWarning
 
-__all__ = ["Sampler", "run_nuts", "optimized_init", "to_idata", "diagnose", "arviz"]
+__all__ = ["Sampler", "Draws", "run_nuts", "optimized_init", "to_idata", "diagnose", "arviz"]
 
 #: r_hat above this is reported (Vehtari et al. 2021).
 RHAT_MAX = 1.01
@@ -42,24 +41,85 @@ def arviz():
     return az
 
 
-def run_nuts(model, sampler: Sampler, key, *, init_params=None, **model_kwargs) -> MCMC:
-    """Run NUTS on ``model(**model_kwargs)``; the caller holds the x64 context.
+@dataclass(frozen=True, eq=False)
+class Draws:
+    """What a NUTS run returns: constrained draws and sampler statistics, as numpy arrays.
 
-    ``init_params``: unconstrained starting points, one per chain (leading axis
-    ``chains``), as :func:`optimized_init` returns; default numpyro's ``init_to_uniform``.
+    ``samples``: site name -> (chains, draws, ...) (latent and deterministic sites);
+    ``stats``: arviz ``sample_stats`` names (``diverging``, ``lp``, ``energy``,
+    ``n_steps``, ``acceptance_rate``, ``step_size``) -> (chains, draws).
     """
-    kernel = NUTS(model, target_accept_prob=sampler.target_accept, max_tree_depth=sampler.max_tree_depth,
-                  dense_mass=sampler.dense_mass)
-    mcmc = MCMC(kernel, num_warmup=sampler.draws if sampler.warmup is None else sampler.warmup,
-                num_samples=sampler.draws, num_chains=sampler.chains, chain_method=sampler.chain_method,
-                progress_bar=False)
-    with warnings.catch_warnings():  # numpyro warns when chains > devices; vectorized is what we ask for
-        warnings.simplefilter("ignore", UserWarning)
-        mcmc.run(key, **model_kwargs, init_params=init_params, extra_fields=("diverging",))
-    return mcmc
+
+    samples: dict
+    stats: dict
 
 
-def optimized_init(model, model_kwargs, start, key, chains: int, *, paths: int | None = None,
+def _static_key(static):
+    return tuple(sorted((static or {}).items()))
+
+
+def run_nuts(model, sampler: Sampler, key, data: dict, *, static=None, init_params=None) -> Draws:
+    """NUTS on ``model(**static, **data)``, ``sampler.chains`` chains vectorised; the caller holds x64.
+
+    ``data`` are the model's array arguments (priors may be among them: numpyro
+    distributions are pytrees) and are *traced*: the compiled sampler is cached per
+    (model, ``static``, sampler settings) and reused for any data of the same shapes,
+    so a study of many fits compiles once (numpyro's ``MCMC`` builds and compiles a
+    fresh kernel per call).  ``static``: hashable keyword arguments (laws, flags).
+    ``init_params``: unconstrained starting points, one per chain (leading axis
+    ``chains``), as :func:`optimized_init` returns; default numpyro's
+    ``init_to_uniform`` (uniform on (-2, 2) in unconstrained space).
+
+    Each chain is numpyro's NUTS (``numpyro.infer.hmc.hmc(algo="NUTS")``): ``warmup``
+    adaptation steps (step size by dual averaging, diagonal or dense mass matrix by
+    windowed adaptation) then ``draws`` kept steps, as ``numpyro.infer.MCMC`` runs it.
+    """
+    # the seed lives in ``key``: runs that differ only in it share the compiled sampler
+    run = _nuts_runner(model, _static_key(static), replace(sampler, seed=0), init_params is not None)
+    samples, stats = run(key, data, init_params)
+    return Draws(samples={k: np.asarray(v) for k, v in samples.items()},
+                 stats={k: np.asarray(v) for k, v in stats.items()})
+
+
+@functools.lru_cache(maxsize=64)
+def _nuts_runner(model, static_items, sampler: Sampler, has_init: bool):
+    from numpyro.infer.hmc import hmc
+    from numpyro.infer.util import initialize_model
+
+    mdl = functools.partial(model, **dict(static_items))
+    C, D = sampler.chains, sampler.draws
+    W = sampler.draws if sampler.warmup is None else sampler.warmup
+
+    def nuts_chains(key, data, init):
+        k_model, k_chain = jax.random.split(key)
+        info = initialize_model(jax.random.split(k_model, C), mdl, model_kwargs=data, dynamic_args=True)
+        z0 = init if has_init else info.param_info.z
+        init_kernel, sample_kernel = hmc(potential_fn_gen=info.potential_fn, algo="NUTS")
+        dense = [tuple(sorted(z0))] if sampler.dense_mass else []
+
+        def chain(k, z):
+            state = init_kernel(z, W, dense_mass=dense, target_accept_prob=sampler.target_accept,
+                                max_tree_depth=sampler.max_tree_depth, model_kwargs=data, rng_key=k)
+            state, _ = jax.lax.scan(lambda s, _: (sample_kernel(s, model_kwargs=data), None), state, None,
+                                    length=W)
+
+            def keep(s, _):
+                s = sample_kernel(s, model_kwargs=data)
+                return s, (s.z, {"diverging": s.diverging, "lp": -s.potential_energy, "energy": s.energy,
+                                 "n_steps": s.num_steps, "acceptance_rate": s.accept_prob,
+                                 "step_size": s.adapt_state.step_size})
+
+            _, out = jax.lax.scan(keep, state, None, length=D)
+            return out
+
+        z, stats = jax.vmap(chain)(jax.random.split(k_chain, C), z0)
+        post = info.postprocess_fn(**data)
+        return jax.vmap(jax.vmap(post))(z), stats
+
+    return jax.jit(nuts_chains)
+
+
+def optimized_init(model, data, start, key, chains: int, *, static=None, paths: int | None = None,
                    spread: float = 1.0, steps: int = 300):
     """Starting points of ``chains`` NUTS chains, in the posterior's main mode, from dispersed optimisations.
 
@@ -80,95 +140,98 @@ def optimized_init(model, model_kwargs, start, key, chains: int, *, paths: int |
     posterior density, not at one point (Adam stops short of the mode along flat
     directions), and modes of comparable height reached by different paths keep
     their chains, so r_hat still sees them.  One gradient per step and path: cheap
-    next to NUTS, and one compilation of the gradient.  Returns a dict of
-    (chains, ...) unconstrained arrays for ``MCMC.run(init_params=...)``.
+    next to NUTS, and compiled once per (model, ``static``, shapes), with ``data`` and
+    ``start`` traced as in :func:`run_nuts`.  Returns a dict of (chains, ...)
+    unconstrained arrays for :func:`run_nuts`'s ``init_params``.
     """
+    paths = max(4 * chains, 8) if paths is None else int(paths)
+    k_run, k_pick, k_jit = jax.random.split(key, 3)
+    start = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in start.items()}
+    opt = _optimizer(model, _static_key(static), paths, float(spread), int(steps))
+    ends, u, starts = opt(k_run, data, start)
+    u = np.asarray(u)
+    ok = np.isfinite(u)
+    if not ok.any():  # nothing finite found: the dispersed starts, as numpyro would use
+        return {k: jnp.asarray(np.asarray(v)[:chains]) for k, v in starts.items()}
+    keep = ok & (u <= u[ok].min() + MODE_TOL + 0.05 * _dim(ends))
+    score = np.where(keep, -u + np.asarray(jax.random.gumbel(k_pick, (paths,))), -np.inf)
+    order = np.argsort(-score)[: int(keep.sum())]
+    pick = order[np.arange(chains) % order.size]
+    dup = np.arange(chains) >= order.size
+    out = {}
+    for i, (k, v) in enumerate(sorted(ends.items())):
+        v = np.asarray(v)[pick]
+        jit = 0.05 * np.asarray(jax.random.normal(jax.random.fold_in(k_jit, i), v.shape))
+        out[k] = jnp.asarray(v + dup.reshape((-1,) + (1,) * (v.ndim - 1)) * jit)
+    return out
+
+
+def _dim(tree) -> int:
+    return int(sum(np.asarray(v)[0].size for v in tree.values()))
+
+
+@functools.lru_cache(maxsize=64)
+def _optimizer(model, static_items, paths: int, spread: float, steps: int):
     from jax.flatten_util import ravel_pytree
     from numpyro import handlers
     from numpyro.infer.util import potential_energy, unconstrain_fn
 
-    paths = max(4 * chains, 8) if paths is None else int(paths)
-    k_model, k_start, k_pick, k_jit = jax.random.split(key, 4)
-    start = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in start.items()}
+    mdl = functools.partial(model, **dict(static_items))
+    b1, b2, eps = 0.9, 0.999, 1e-8
 
-    @jax.jit  # traced, not run eagerly: eager evaluation of the laws costs one compilation per operation
-    def unconstrained_start(k):
+    def optimize_starts(key, data, start):
+        k_model, k_start = jax.random.split(key)
         # the latent sites of the model; those without a start begin at their prior median
-        tr = handlers.trace(handlers.seed(handlers.substitute(model, data=start), k)).get_trace(**model_kwargs)
+        tr = handlers.trace(handlers.seed(handlers.substitute(mdl, data=start), k_model)).get_trace(**data)
         values = {}
         for name, site in tr.items():
             if site["type"] == "sample" and not site["is_observed"]:
                 values[name] = start[name] if name in start else jnp.median(
-                    site["fn"].sample(jax.random.fold_in(k, len(values)), (201,)), axis=0)
-        return unconstrain_fn(model, (), model_kwargs, values)
+                    site["fn"].sample(jax.random.fold_in(k_model, len(values)), (201,)), axis=0)
+        flat0, unravel = ravel_pytree(unconstrain_fn(mdl, (), data, values))
+        d = flat0.shape[0]
+        value_and_grad = jax.value_and_grad(lambda v: potential_energy(mdl, (), data, unravel(v)))
+        lr = 0.1 * (0.01 ** (jnp.arange(steps) / max(steps - 1, 1)))
 
-    flat0, unravel = ravel_pytree(unconstrained_start(k_model))
-    d = flat0.shape[0]
-    value_and_grad = jax.value_and_grad(lambda v: potential_energy(model, (), model_kwargs, unravel(v)))
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    lr = 0.1 * (0.01 ** (jnp.arange(steps) / max(steps - 1, 1)))
+        def one(v0):
+            def step(carry, lr_t):
+                v, m, s, t, best, u_best = carry
+                u, g = value_and_grad(v)
+                better = jnp.isfinite(u) & (u < u_best)
+                best, u_best = jnp.where(better, v, best), jnp.where(better, u, u_best)
+                g = jnp.where(jnp.isfinite(g), g, 0.0)
+                t = t + 1.0
+                m = b1 * m + (1.0 - b1) * g
+                s = b2 * s + (1.0 - b2) * g * g
+                v = v - lr_t * (m / (1.0 - b1 ** t)) / (jnp.sqrt(s / (1.0 - b2 ** t)) + eps)
+                return (v, m, s, t, best, u_best), None
 
-    def one(v0):
-        def step(carry, lr_t):
-            v, m, s, t, best, u_best = carry
-            u, g = value_and_grad(v)
-            better = jnp.isfinite(u) & (u < u_best)
-            best, u_best = jnp.where(better, v, best), jnp.where(better, u, u_best)
-            g = jnp.where(jnp.isfinite(g), g, 0.0)
-            t = t + 1.0
-            m = b1 * m + (1.0 - b1) * g
-            s = b2 * s + (1.0 - b2) * g * g
-            v = v - lr_t * (m / (1.0 - b1 ** t)) / (jnp.sqrt(s / (1.0 - b2 ** t)) + eps)
-            return (v, m, s, t, best, u_best), None
+            zero = jnp.zeros(d)
+            carry = (v0, zero, zero, 0.0, v0, jnp.inf)
+            (_, _, _, _, best, u_best), _ = jax.lax.scan(step, carry, lr)
+            return best, u_best
 
-        zero = jnp.zeros(d)
-        carry = (v0, zero, zero, 0.0, v0, jnp.inf)
-        (_, _, _, _, best, u_best), _ = jax.lax.scan(step, carry, lr)
-        return best, u_best
+        starts = flat0 + jax.random.uniform(k_start, (paths, d), minval=-spread, maxval=spread)
+        ends, u = jax.vmap(one)(starts)
+        return jax.vmap(unravel)(ends), u, jax.vmap(unravel)(starts)
 
-    starts = flat0 + jax.random.uniform(k_start, (paths, d), minval=-spread, maxval=spread)
-    ends, u = (np.asarray(a) for a in jax.jit(jax.vmap(one))(starts))
-    ok = np.isfinite(u)
-    if not ok.any():  # nothing finite found: the dispersed starts, as numpyro would use
-        return jax.vmap(unravel)(jnp.asarray(starts[:chains]))
-    keep = ok & (u <= u[ok].min() + MODE_TOL + 0.05 * d)
-    score = np.where(keep, -u + np.asarray(jax.random.gumbel(k_pick, (paths,))), -np.inf)
-    order = np.argsort(-score)[: int(keep.sum())]
-    pick = order[np.arange(chains) % order.size]
-    init = ends[pick]
-    dup = np.arange(chains) >= order.size
-    init = init + dup[:, None] * 0.05 * np.asarray(jax.random.normal(k_jit, (chains, d)))
-    return jax.vmap(unravel)(jnp.asarray(init))
+    return jax.jit(optimize_starts)
 
 
-def to_idata(mcmc, *, log_likelihood: bool, extra_posterior=None, loglik=None, predictive=None,
-             observed=None, coords=None, dims=None):
-    """``arviz.from_numpyro(mcmc)`` plus the groups a factor-based model cannot produce itself.
-
-    ``extra_posterior``/``loglik``/``predictive``: dicts of (chains, draws, ...) arrays for
-    the posterior (xmin draws), log_likelihood and posterior_predictive groups; ``observed``
-    for observed_data where the model has no observed site.
+def to_idata(draws: Draws, *, extra_posterior=None, loglik=None, predictive=None, observed=None,
+             coords=None, dims=None, drop=()):
+    """arviz InferenceData of a NUTS run: ``posterior`` (the draws, less the sites in ``drop``),
+    ``sample_stats``, and the ``log_likelihood``, ``posterior_predictive`` and ``observed_data``
+    groups from the dicts given (``extra_posterior``: more posterior variables, e.g. xmin draws).
     """
     az = arviz()
-    idata = az.from_numpyro(mcmc, log_likelihood=log_likelihood, coords=coords, dims=dims)
-    groups = {}
-    if loglik:
-        groups["log_likelihood"] = loglik
-    if predictive:
-        groups["posterior_predictive"] = predictive
-    for name in [*groups, *(["observed_data"] if observed else [])]:
-        if name in idata.groups():
-            del idata[name]
-    if groups:
-        idata.add_groups(groups, coords=coords, dims=dims)
-    if observed:
-        obs = az.dict_to_dataset({k: np.asarray(v) for k, v in observed.items()}, coords=coords, dims=dims,
-                                 default_dims=[])
-        idata.add_groups(observed_data=obs)
+    post = {k: v for k, v in draws.samples.items() if k not in drop}
     if extra_posterior:
-        extra = az.dict_to_dataset(extra_posterior, coords=coords, dims=dims)
-        idata.posterior = idata.posterior.assign({k: extra[k] for k in extra.data_vars})
-    return idata
+        post.update(extra_posterior)
+    return az.from_dict(posterior=post, sample_stats=draws.stats, log_likelihood=loglik or None,
+                        posterior_predictive=predictive or None,
+                        observed_data={k: np.asarray(v) for k, v in (observed or {}).items()} or None,
+                        coords=coords, dims=dims)
 
 
 def diagnose(idata, var_names, *, what: str = "the posterior", stacklevel: int = 4) -> dict:

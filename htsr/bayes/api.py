@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._jax import x64
+from .._jax import bucket, pad_batch, x64
 from ..data import as_sample, check_bool, check_choice, check_int, check_number, check_seed, check_tail, check_xmin
 from ..errors import FitError, HtsrError
 from ..models import registry
@@ -18,12 +18,12 @@ from . import threshold as th
 from ._mcmc import Sampler, arviz, diagnose, optimized_init, run_nuts, to_idata
 from .checks import LooComparison, ppc_pvalue_fixed, ppc_threshold
 from .conjugate import gamma_posterior
-from .priors import Gamma, resolve_priors
+from .priors import Gamma, resolve_priors, to_numpyro
 from .result import BayesFit
 
 __all__ = ["fit", "loo_compare"]
 
-BODY_LAWS = ("lognormal", "stretched_exponential", "exponential")
+BODY_LAWS = ("stretched_exponential", "lognormal", "exponential")
 
 
 def make_sampler(draws, chains, warmup, target_accept, seed) -> Sampler:
@@ -58,8 +58,8 @@ def _tail_of(x, xmin, xmax, discrete, law):
 
 def fit(data, model: str = "power_law", *, xmin=None, xmax=None, discrete: bool = False, seed: int = 0,
         draws: int = 1000, chains: int = 4, warmup: int | None = None, target_accept: float = 0.8,
-        priors=None, method: str = "nuts", body: str = "lognormal", body_priors=None, min_tail: int = 10,
-        max_candidates: int | None = 200, ppc_draws: int = 400) -> BayesFit:
+        priors=None, method: str = "nuts", body: str = "stretched_exponential", body_priors=None, min_tail: int = 10,
+        max_candidates: int | None = 200, xmin_prior: str = "log_tail", ppc_draws: int = 400) -> BayesFit:
     """Posterior of a tail law by NUTS (or in closed form), as arviz InferenceData.
 
     Parameters
@@ -86,9 +86,11 @@ def fit(data, model: str = "power_law", *, xmin=None, xmax=None, discrete: bool 
     method : ``"nuts"`` or ``"conjugate"``
         ``"conjugate"``: exact Gamma posterior (continuous power law, xmin fixed, Gamma prior
         on alpha - 1), iid draws.
-    body, body_priors, min_tail, max_candidates
+    body, body_priors, min_tail, max_candidates, xmin_prior
         Unknown xmin only: the body law, its priors, the fewest tail points a candidate
-        leaves, and the most candidates kept.
+        leaves, the most candidates kept, and the threshold's prior: ``"log_tail"``
+        (default; the tail size log-uniform between ``min_tail`` and n) or ``"uniform"``
+        (every candidate alike); see :func:`htsr.bayes.threshold.threshold_log_prior`.
     ppc_draws : int
         Posterior draws (over all chains) used for the posterior predictive group and p-value.
 
@@ -110,7 +112,8 @@ def fit(data, model: str = "power_law", *, xmin=None, xmax=None, discrete: bool 
             body_law = registry.get(check_choice(body, "body", BODY_LAWS))
             min_tail = check_int(min_tail, "min_tail", minimum=2)
             return _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min_tail,
-                                  max_candidates, ppc_draws)
+                                  max_candidates, ppc_draws,
+                                  check_choice(xmin_prior, "xmin_prior", th.THRESHOLD_PRIORS))
         tail, xmin, xmax = _tail_of(x, xmin, xmax, discrete, law)
         pri = resolve_priors(law, xmin, priors)
         if method == "conjugate":
@@ -120,14 +123,17 @@ def fit(data, model: str = "power_law", *, xmin=None, xmax=None, discrete: bool 
 
 def _fit_tail(x, tail, xmin, xmax, law, pri, sampler, discrete, ppc_draws) -> BayesFit:
     k_mcmc, k_ppc = jax.random.split(jax.random.PRNGKey(sampler.seed))
-    mcmc = run_nuts(bm.tail_model, sampler, k_mcmc, x=jnp.asarray(tail), law=law, xmin=xmin, xmax=xmax,
-                    discrete=discrete, priors=pri)
-    samples = mcmc.get_samples(group_by_chain=True)
+    tj = jnp.asarray(tail)
+    xm, xM = jnp.float64(xmin), None if xmax is None else jnp.float64(xmax)
+    draws = run_nuts(bm.tail_model, sampler, k_mcmc, dict(x=tj, xmin=xm, xmax=xM, priors=numpyro_priors(pri)),
+                     static=dict(law=law, discrete=discrete))
+    samples = draws.samples
     thin = thin_draws(sampler, ppc_draws)
-    params = {k: samples[k][:, thin].reshape(-1) for k in law.param_names}
-    reps, p = ppc_pvalue_fixed(law, params, jnp.asarray(tail), xmin, k_ppc, xmax=xmax, discrete=discrete)
+    params = {k: jnp.asarray(samples[k][:, thin].reshape(-1)) for k in law.param_names}
+    reps, p = ppc_pvalue_fixed(law, params, tj, xm, k_ppc, xmax=xM, discrete=discrete)
+    ll = bm.tail_loglik(law, {k: jnp.asarray(samples[k]) for k in law.param_names}, tj, xm, xM, discrete=discrete)
     dims = {"x": ["tail_point"]}
-    idata = to_idata(mcmc, log_likelihood=True, dims=dims,
+    idata = to_idata(draws, dims=dims, loglik={"x": np.asarray(ll)}, observed={"x": tail},
                      predictive={"x": np.asarray(reps).reshape(sampler.chains, thin.size, tail.size)})
     diag = diagnose(idata, law.param_names, what=f"the {law.name} tail ({tail.size} points)")
     return BayesFit(idata=idata, model=law.name, xmin=xmin, xmax=xmax, discrete=discrete, n=x.size,
@@ -162,7 +168,7 @@ def _fit_conjugate(x, tail, xmin, law, pri, sampler, discrete, ppc_draws) -> Bay
 
 
 def _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min_tail, max_candidates,
-                   ppc_draws) -> BayesFit:
+                   ppc_draws, xmin_prior) -> BayesFit:
     # the body's parameters are strongly correlated (a truncated law): adapt a dense mass matrix
     sampler = dataclasses.replace(sampler, dense_mass=True)
     n = x.size
@@ -170,44 +176,48 @@ def _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min
     if cand.size == 0:
         raise FitError(f"no xmin candidate leaves min_tail={min_tail} points in the tail of {n} values")
     pri = resolve_priors(law, float(x[cand[0]]), priors)
-    bpri = resolve_priors(body_law, float(x[0]), body_priors)
-    xj, cj, mj = jnp.asarray(x), jnp.asarray(cand), jnp.ones(cand.size, dtype=bool)
+    # the body's scale priors are centred on the sample's median: the body law lives on [x_1, inf),
+    # but x_1 (the smallest value) is no scale of it
+    bpri = resolve_priors(body_law, float(np.median(x)), body_priors)
+    # padded to bucket sizes (masked), so samples of similar size share one compiled sampler
+    xj = jnp.asarray(pad_batch(x[None, :], [n])[0])
+    K = bucket(cand.size)
+    cj = jnp.asarray(np.pad(cand, (0, K - cand.size), constant_values=cand[0]))
+    mj = jnp.asarray(th.threshold_log_prior(n, cand, xmin_prior, width=K))
+    nj = jnp.asarray(n)
     k_mcmc, k_post, k_ppc, k_init = jax.random.split(jax.random.PRNGKey(sampler.seed), 4)
-    kw = dict(x=xj, n=n, cand=cj, cmask=mj, law=law, body_law=body_law, discrete=discrete, priors=pri,
-              body_priors=bpri)
-    init = optimized_init(bm.threshold_model, kw, threshold_start(x, law, body_law, discrete), k_init,
-                          sampler.chains)
-    mcmc = run_nuts(bm.threshold_model, sampler, k_mcmc, init_params=init, **kw)
-    samples = mcmc.get_samples(group_by_chain=True)
+    data = dict(x=xj, n=nj, cand=cj, cprior=mj, priors=numpyro_priors(pri), body_priors=numpyro_priors(bpri))
+    static = dict(law=law, body_law=body_law, discrete=discrete)
+    init = optimized_init(bm.threshold_model, data, threshold_start(x, law, body_law, discrete), k_init,
+                          sampler.chains, static=static)
+    draws = run_nuts(bm.threshold_model, sampler, k_mcmc, data, static=static, init_params=init)
+    samples = draws.samples
     C, D = sampler.chains, sampler.draws
-    flat = {k: v.reshape(C * D) for k, v in samples.items()}
-    theta = {k: flat[k] for k in law.param_names}
-    body = {k: flat["body_" + k] for k in body_law.param_names}
-
-    def per_draw(args):
-        key, t, b = args
-        lw = th.log_weights(law, body_law, t, b, xj, n, cj, mj, discrete=discrete)
-        j, phi = th.draw_threshold(key, lw, cj, n)
-        return j, phi, th.pointwise_loglik(law, body_law, t, b, xj, n, j, phi, discrete=discrete)
-
-    j, phi, ll = jax.jit(lambda a: jax.lax.map(per_draw, a, batch_size=256))(
-        (jax.random.split(k_post, C * D), theta, body))
+    theta = {k: jnp.asarray(samples[k].reshape(C * D)) for k in law.param_names}
+    body = {k: jnp.asarray(samples["body_" + k].reshape(C * D)) for k in body_law.param_names}
+    j, phi, ll = th.posterior_thresholds(law, body_law, theta, body, xj, nj, cj, mj,
+                                         jax.random.split(k_post, C * D), discrete=discrete)
     thin = (np.arange(C)[:, None] * D + thin_draws(sampler, ppc_draws)[None, :]).reshape(-1)
-    reps, hit = jax.jit(lambda t, jj, k: ppc_threshold(law, xj, n, t, jj, k, discrete=discrete))(
-        {k: v[thin] for k, v in theta.items()}, j[thin], k_ppc)
+    reps, hit = ppc_threshold(law, xj, nj, {k: v[thin] for k, v in theta.items()}, j[thin], k_ppc,
+                              discrete=discrete)
     p = float(np.mean(np.asarray(hit)))
     j = np.asarray(j).reshape(C, D)
     extra = {"xmin": x[j], "n_tail": n - j, "phi": np.asarray(phi).reshape(C, D)}
     dims = {"x": ["point"], "x_tail": ["tail_slot"]}
-    idata = to_idata(mcmc, log_likelihood=False, extra_posterior=extra, dims=dims,
-                     loglik={"x": np.asarray(ll).reshape(C, D, n)}, observed={"x": x},
-                     predictive={"x_tail": np.asarray(reps).reshape(C, -1, n)})
+    idata = to_idata(draws, extra_posterior=extra, dims=dims,
+                     loglik={"x": np.asarray(ll)[:, :n].reshape(C, D, n)}, observed={"x": x},
+                     predictive={"x_tail": np.asarray(reps)[:, :n].reshape(C, -1, n)})
     # warn on what is reported (the tail law and xmin); the body's parameters are nuisance
     diag = diagnose(idata, (*law.param_names, "xmin"), what=f"the unknown-xmin {law.name} model ({n} points)")
     diag["n_candidates"] = int(cand.size)
     return BayesFit(idata=idata, model=law.name, xmin=None, xmax=None, discrete=discrete, n=n, n_tail=None,
                     method="nuts", seed=sampler.seed, ppc_p=p, diagnostics=diag,
                     var_names=(*law.param_names, "xmin", "n_tail"))
+
+
+def numpyro_priors(priors: dict) -> dict:
+    """Prior specs as numpyro distributions: pytrees, so they are traced data of the compiled sampler."""
+    return {k: to_numpyro(v) for k, v in priors.items()}
 
 
 def threshold_start(x, law, body_law, discrete, prefix=""):
@@ -231,7 +241,9 @@ def threshold_start(x, law, body_law, discrete, prefix=""):
     for lw, pts, x0, pre in ((law, x[x >= xmin], xmin, prefix), (body_law, x[x < xmin], x[0], prefix + "body_")):
         if pts.size < 3:
             continue
-        m = lw.mle(jnp.asarray(pts)[None, :], jnp.asarray([pts.size]), x0, discrete=discrete)
+        # padded to a bucket width, so the splits of many samples share a few compiled shapes
+        m = lw.mle(jnp.asarray(pad_batch(pts[None, :], [pts.size])), jnp.asarray([pts.size]), x0,
+                   discrete=discrete)
         for k, name in enumerate(lw.param_names):
             v = float(np.asarray(m.params)[0, k])
             if (np.isfinite(v) and bool(np.asarray(m.converged)[0]) and not bool(np.asarray(m.at_boundary)[0, k])

@@ -24,6 +24,7 @@ estimate for that point is unreliable.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import jax
@@ -49,23 +50,24 @@ def ks_distance(law, params, y, valid, xmin, *, xmax=None, discrete=False):
 
 def ppc_pvalue_fixed(law, params, tail, xmin, key, *, xmax=None, discrete=False):
     """Replicated tails (S, n) and the KS posterior predictive p-value, for S posterior draws ``params``."""
-    n = tail.shape[0]
-    S = next(iter(params.values())).shape[0]
-
-    @jax.jit  # one compilation, not one per operation
-    def run(params, tail, key):
-        keys = jax.random.split(key, S)
-        reps = jax.vmap(lambda k, p: law.sample(k, p, xmin, (n,), xmax=xmax, discrete=discrete))(keys, params)
-        valid = jnp.ones(n, dtype=bool)
-        d_obs = jax.vmap(lambda p: ks_distance(law, p, tail, valid, xmin, xmax=xmax, discrete=discrete))(params)
-        d_rep = jax.vmap(lambda r, p: ks_distance(law, p, r, valid, xmin, xmax=xmax, discrete=discrete))(reps,
-                                                                                                       params)
-        return reps, d_rep >= d_obs
-
-    reps, hit = run(params, tail, key)
+    reps, hit = _ppc_fixed(law, params, tail, xmin, xmax, key, discrete=discrete)
     return reps, float(np.mean(np.asarray(hit)))
 
 
+@functools.partial(jax.jit, static_argnames=("law", "discrete"))
+def _ppc_fixed(law, params, tail, xmin, xmax, key, *, discrete):
+    # one compilation per law and shapes; xmin, xmax and the draws are traced
+    n = tail.shape[0]
+    S = next(iter(params.values())).shape[0]
+    keys = jax.random.split(key, S)
+    reps = jax.vmap(lambda k, p: law.sample(k, p, xmin, (n,), xmax=xmax, discrete=discrete))(keys, params)
+    valid = jnp.ones(n, dtype=bool)
+    d_obs = jax.vmap(lambda p: ks_distance(law, p, tail, valid, xmin, xmax=xmax, discrete=discrete))(params)
+    d_rep = jax.vmap(lambda r, p: ks_distance(law, p, r, valid, xmin, xmax=xmax, discrete=discrete))(reps, params)
+    return reps, d_rep >= d_obs
+
+
+@functools.partial(jax.jit, static_argnames=("law", "discrete"))
 def ppc_padded(law, params, x, mask, xmin, key, *, discrete=False):
     """Replicates of L padded tails and their KS comparisons (the many-sample check).
 
@@ -84,9 +86,10 @@ def ppc_padded(law, params, x, mask, xmin, key, *, discrete=False):
 
     keys = jax.random.split(key, S * L).reshape(S, L, -1)
     per_layer = jax.vmap(one, in_axes=(0, 0, 0, 0, 0))
-    return jax.jit(jax.vmap(per_layer, in_axes=(0, 0, None, None, None)))(keys, params, x, mask, xmin)
+    return jax.vmap(per_layer, in_axes=(0, 0, None, None, None))(keys, params, x, mask, xmin)
 
 
+@functools.partial(jax.jit, static_argnames=("law", "discrete"))
 def ppc_threshold(law, x, n, theta, j, key, *, discrete=False):
     """Replicated tails above each draw's threshold (unknown xmin) and their KS comparisons.
 

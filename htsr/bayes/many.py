@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._jax import pad_batch, pad_rows, x64
+from .._jax import bucket, pad_batch, pad_rows, x64
 from ..data import as_sample, check_bool, check_choice, check_int, check_tail, check_xmin
 from ..errors import FitError, HtsrError
 from ..models import registry
@@ -17,7 +18,7 @@ from . import threshold as th
 from ._mcmc import diagnose, optimized_init, run_nuts, to_idata
 from .api import BODY_LAWS, make_sampler, threshold_start, thin_draws
 from .checks import ppc_padded, ppc_threshold
-from .priors import resolve_priors
+from .priors import resolve_priors, to_numpyro
 from .result import BayesManyFit
 
 __all__ = ["fit_many"]
@@ -25,8 +26,8 @@ __all__ = ["fit_many"]
 
 def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool = False, seed: int = 0,
              draws: int = 1000, chains: int = 4, warmup: int | None = None, target_accept: float = 0.9,
-             prior=None, body: str = "lognormal", body_priors=None, min_tail: int = 10,
-             max_candidates: int | None = 200, ppc_draws: int = 400) -> BayesManyFit:
+             prior=None, body: str = "stretched_exponential", body_priors=None, min_tail: int = 10,
+             max_candidates: int | None = 200, xmin_prior: str = "log_tail", ppc_draws: int = 400) -> BayesManyFit:
     """Power-law posteriors of many samples in one NUTS run.
 
     Parameters
@@ -61,7 +62,7 @@ def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool =
             body_law = registry.get(check_choice(body, "body", BODY_LAWS))
             return _many_threshold(xs, law, body_law, sampler, hierarchical, discrete, alpha_prior,
                                    body_priors, check_int(min_tail, "min_tail", minimum=2), max_candidates,
-                                   ppc_draws)
+                                   ppc_draws, check_choice(xmin_prior, "xmin_prior", th.THRESHOLD_PRIORS))
         xmins = _xmins(xs, xmin, discrete)
         tails = []
         for i, (x, xm) in enumerate(zip(xs, xmins)):
@@ -72,14 +73,17 @@ def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool =
         mask = np.arange(padded.shape[1])[None, :] < counts[:, None]
         key, k_ppc = jax.random.split(jax.random.PRNGKey(sampler.seed))
         xj, mj, xminj = jnp.asarray(padded), jnp.asarray(mask), jnp.asarray(xmins)
-        mcmc = run_nuts(bm.many_tail_model, sampler, key, x=xj, mask=mj, xmin=xminj, law=law, discrete=discrete,
-                        hierarchical=hierarchical, prior=alpha_prior)
+        draws = run_nuts(bm.many_tail_model, sampler, key,
+                         dict(x=xj, mask=mj, xmin=xminj, prior=to_numpyro(alpha_prior)),
+                         static=dict(law=law, discrete=discrete, hierarchical=hierarchical))
         C, L = sampler.chains, len(xs)
         thin = thin_draws(sampler, ppc_draws)
-        alpha = mcmc.get_samples(group_by_chain=True)["alpha"][:, thin].reshape(-1, L)
+        alpha_all = jnp.asarray(draws.samples["alpha"])
+        alpha = alpha_all[:, thin].reshape(-1, L)
         reps, hit = ppc_padded(law, {"alpha": alpha}, xj, mj, xminj, k_ppc, discrete=discrete)
+        ll = bm.many_tail_loglik(law, alpha_all, xj, mj, xminj, discrete=discrete)
         dims = _dims(hierarchical, {"x": ["layer", "slot"]})
-        idata = to_idata(mcmc, log_likelihood=True, dims=dims,
+        idata = to_idata(draws, dims=dims, loglik={"x": np.asarray(ll)}, observed={"x": padded},
                          predictive={"x": np.asarray(reps).reshape(C, thin.size, L, -1)})
         names = ("alpha", "m", "tau") if hierarchical else ("alpha",)
         diag = diagnose(idata, names, what=f"{len(xs)} tails")
@@ -109,57 +113,43 @@ def _xmins(xs, xmin, discrete) -> np.ndarray:
 
 
 def _many_threshold(xs, law, body_law, sampler, hierarchical, discrete, alpha_prior, body_priors, min_tail,
-                    max_candidates, ppc_draws) -> BayesManyFit:
+                    max_candidates, ppc_draws, xmin_prior) -> BayesManyFit:
     sampler = dataclasses.replace(sampler, dense_mass=True)
     cands = [th.candidate_indices(x, min_tail=min_tail, max_candidates=max_candidates) for x in xs]
     for i, c in enumerate(cands):
         if c.size == 0:
             raise FitError(f"samples[{i}]: no xmin candidate leaves min_tail={min_tail} tail points")
     padded, counts = pad_rows(xs)
-    K = max(c.size for c in cands)
+    K = bucket(max(c.size for c in cands))
     cand = pad_batch(np.stack([np.pad(c, (0, K - c.size)) for c in cands]).astype(np.float64),
                      np.array([c.size for c in cands]), width=K, fill="first").astype(np.int64)
-    cmask = np.arange(K)[None, :] < np.array([c.size for c in cands])[:, None]
-    x0 = padded[:, 0]
+    cprior = np.stack([th.threshold_log_prior(n, c, xmin_prior, width=K) for n, c in zip(counts, cands)])
+    x0 = np.array([np.median(x) for x in xs])  # the body priors' scale, as in htsr.bayes.fit
     bpri = resolve_priors(body_law, x0, body_priors)
-    xj, nj, cj, mj = (jnp.asarray(a) for a in (padded, counts, cand, cmask))
+    xj, nj, cj, mj = (jnp.asarray(a) for a in (padded, counts, cand, cprior))
     k_mcmc, k_post, k_ppc, k_init = jax.random.split(jax.random.PRNGKey(sampler.seed), 4)
-    kw = dict(x=xj, n=nj, cand=cj, cmask=mj, law=law, body_law=body_law, discrete=discrete,
-              hierarchical=hierarchical, prior=alpha_prior, body_priors=bpri)
-    init = optimized_init(bm.many_threshold_model, kw, _many_start(xs, law, body_law, discrete, hierarchical),
-                          k_init, sampler.chains)
-    mcmc = run_nuts(bm.many_threshold_model, sampler, k_mcmc, init_params=init, **kw)
-    samples = mcmc.get_samples(group_by_chain=True)
+    data = dict(x=xj, n=nj, cand=cj, cprior=mj, prior=to_numpyro(alpha_prior),
+                body_priors={k: to_numpyro(v) for k, v in bpri.items()})
+    static = dict(law=law, body_law=body_law, discrete=discrete, hierarchical=hierarchical)
+    init = optimized_init(bm.many_threshold_model, data, _many_start(xs, law, body_law, discrete, hierarchical),
+                          k_init, sampler.chains, static=static)
+    draws = run_nuts(bm.many_threshold_model, sampler, k_mcmc, data, static=static, init_params=init)
+    samples = draws.samples
     C, D, L = sampler.chains, sampler.draws, len(xs)
-    alpha = samples["alpha"].reshape(C * D, L)
-    body = {k: samples["body_" + k].reshape(C * D, L) for k in body_law.param_names}
-
-    def per_draw(args):
-        key, a, b = args
-
-        def layer(k, al, bl, xl, nl, cl, ml):
-            lw = th.log_weights(law, body_law, {"alpha": al}, bl, xl, nl, cl, ml, discrete=discrete)
-            jl, phi = th.draw_threshold(k, lw, cl, nl)
-            return jl, phi, th.pointwise_loglik(law, body_law, {"alpha": al}, bl, xl, nl, jl, phi,
-                                                discrete=discrete)
-
-        return jax.vmap(layer)(jax.random.split(key, L), a, b, xj, nj, cj, mj)
-
-    j, phi, ll = jax.jit(lambda a: jax.lax.map(per_draw, a, batch_size=128))(
-        (jax.random.split(k_post, C * D), alpha, body))
+    alpha = jnp.asarray(samples["alpha"].reshape(C * D, L))
+    body = {k: jnp.asarray(samples["body_" + k].reshape(C * D, L)) for k in body_law.param_names}
+    j, phi, ll = th.posterior_thresholds_many(law, body_law, {"alpha": alpha}, body, xj, nj, cj, mj,
+                                              jax.random.split(k_post, C * D), discrete=discrete)
     j = np.asarray(j)
     thin = (np.arange(C)[:, None] * D + thin_draws(sampler, ppc_draws)[None, :]).reshape(-1)
-    reps, hit = jax.jit(jax.vmap(lambda xl, nl, al, jl, kl: ppc_threshold(law, xl, nl, {"alpha": al}, jl, kl,
-                                                                           discrete=discrete),
-                                 in_axes=(0, 0, 1, 1, 0), out_axes=1))(xj, nj, alpha[thin], jnp.asarray(j[thin]),
-                                                               jax.random.split(k_ppc, L))
+    reps, hit = _ppc_many(law, xj, nj, alpha[thin], jnp.asarray(j[thin]), jax.random.split(k_ppc, L), discrete)
     xmin_draws = np.take_along_axis(np.broadcast_to(padded, (C * D, *padded.shape)), j[..., None], -1)[..., 0]
     extra = {"xmin": xmin_draws.reshape(C, D, L), "n_tail": (counts[None, :] - j).reshape(C, D, L),
              "phi": np.asarray(phi).reshape(C, D, L)}
     dims = _dims(hierarchical, {"xmin": ["layer"], "n_tail": ["layer"], "phi": ["layer"], "x": ["layer", "point"],
                                 **{"body_" + k: ["layer"] for k in body_law.param_names}})
     dims["x_tail"] = ["layer", "tail_slot"]
-    idata = to_idata(mcmc, log_likelihood=False, extra_posterior=extra, dims=dims,
+    idata = to_idata(draws, extra_posterior=extra, dims=dims,
                      loglik={"x": np.asarray(ll).reshape(C, D, L, -1)}, observed={"x": padded}, coords=None,
                      predictive={"x_tail": np.asarray(reps).reshape(C, -1, L, padded.shape[1])})
     names = ("alpha", "m", "tau") if hierarchical else ("alpha",)
@@ -168,6 +158,12 @@ def _many_threshold(xs, law, body_law, sampler, hierarchical, discrete, alpha_pr
                         seed=sampler.seed, diagnostics=diag,
                         var_names=("alpha_network", "tau", "alpha") if hierarchical else ("alpha",),
                         ppc_p=np.asarray(hit).mean(0))
+
+
+@functools.partial(jax.jit, static_argnames=("law", "discrete"))
+def _ppc_many(law, x, n, alpha, j, keys, discrete):
+    one = lambda xl, nl, al, jl, kl: ppc_threshold(law, xl, nl, {"alpha": al}, jl, kl, discrete=discrete)
+    return jax.vmap(one, in_axes=(0, 0, 1, 1, 0), out_axes=1)(x, n, alpha, j, keys)
 
 
 def _many_start(xs, law, body_law, discrete, hierarchical):

@@ -24,6 +24,7 @@ Girolami (2015) for the non-centred parameterisation; Vehtari, Gelman & Gabry
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -35,7 +36,8 @@ from . import threshold as th
 from .distribution import LawDistribution
 from .priors import to_numpyro
 
-__all__ = ["tail_model", "threshold_model", "many_tail_model", "many_threshold_model", "HYPER"]
+__all__ = ["tail_model", "threshold_model", "many_tail_model", "many_threshold_model", "tail_loglik",
+           "many_tail_loglik", "HYPER"]
 
 #: Hyperpriors of the hierarchical model: m ~ Normal(*m), tau ~ HalfNormal(tau).
 HYPER = {"m": (math.log(1.5), 1.0), "tau": 1.0}
@@ -51,11 +53,11 @@ def tail_model(x, *, law, xmin, xmax=None, discrete=False, priors):
     numpyro.sample("x", LawDistribution(law, theta, xmin, xmax, discrete=discrete).expand(jnp.shape(x)), obs=x)
 
 
-def threshold_model(x, n, cand, cmask, *, law, body_law, discrete=False, priors, body_priors):
+def threshold_model(x, n, cand, cprior, *, law, body_law, discrete=False, priors, body_priors):
     """Unknown-xmin model of the whole sample ``x`` (see :mod:`htsr.bayes.threshold`)."""
     theta = _sample_params(law, priors)
     body = _sample_params(body_law, body_priors, "body_")
-    numpyro.factor("loglik", th.marginal_loglik(law, body_law, theta, body, x, n, cand, cmask, discrete=discrete))
+    numpyro.factor("loglik", th.marginal_loglik(law, body_law, theta, body, x, n, cand, cprior, discrete=discrete))
 
 
 def _alphas(L, hierarchical, prior):
@@ -80,9 +82,9 @@ def many_tail_model(x, mask, xmin, *, law, discrete=False, hierarchical=True, pr
     numpyro.sample("x", d.expand((L, P)).mask(mask), obs=x)
 
 
-def many_threshold_model(x, n, cand, cmask, *, law, body_law, discrete=False, hierarchical=True,
+def many_threshold_model(x, n, cand, cprior, *, law, body_law, discrete=False, hierarchical=True,
                          prior, body_priors):
-    """L whole samples padded to (L, P) (real lengths ``n``), candidates (L, K) with ``cmask``."""
+    """L whole samples padded to (L, P) (real lengths ``n``), candidates (L, K) with log prior masses ``cprior``."""
     L = x.shape[0]
     alpha = _alphas(L, hierarchical, prior)
     with numpyro.plate("layer", L):
@@ -91,4 +93,18 @@ def many_threshold_model(x, n, cand, cmask, *, law, body_law, discrete=False, hi
     def one(a, bd, xl, nl, cl, ml):
         return th.marginal_loglik(law, body_law, {"alpha": a}, bd, xl, nl, cl, ml, discrete=discrete)
 
-    numpyro.factor("loglik", jnp.sum(jax.vmap(one)(alpha, body, x, n, cand, cmask)))
+    numpyro.factor("loglik", jnp.sum(jax.vmap(one)(alpha, body, x, n, cand, cprior)))
+
+
+@functools.partial(jax.jit, static_argnames=("law", "discrete"))
+def tail_loglik(law, params, x, xmin, xmax=None, *, discrete=False):
+    """Pointwise log-likelihood (..., n) of the tail ``x`` (n,) under draws ``params`` (dict of (...) arrays)."""
+    d = LawDistribution(law, {k: v[..., None] for k, v in params.items()}, xmin, xmax, discrete=discrete)
+    return d.log_prob(x)
+
+
+@functools.partial(jax.jit, static_argnames=("law", "discrete"))
+def many_tail_loglik(law, alpha, x, mask, xmin, *, discrete=False):
+    """Pointwise log-likelihood (..., L, P) of padded tails (L, P) under alpha draws (..., L); 0 at padding."""
+    d = LawDistribution(law, {"alpha": alpha[..., None]}, xmin[:, None], discrete=discrete)
+    return jnp.where(mask, d.log_prob(x), 0.0)

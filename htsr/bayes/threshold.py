@@ -22,9 +22,10 @@ closed form (the sample splits into ``n_t`` tail and ``n_b`` body points)::
 
     int phi^n_t (1 - phi)^n_b dBeta(phi; a, b) = B(a + n_t, b + n_b) / B(a, b)
 
-and the threshold, with a uniform prior on the K candidates, is summed out
-exactly (log-sum-exp), so NUTS moves only in the continuous parameters (the
-tail law's and the body law's) on a smooth posterior.  xmin, ``n_tail`` and
+and the threshold is summed out exactly (log-sum-exp) under its prior
+(:func:`threshold_log_prior`; default: the tail size ``n_t`` log-uniform
+between ``min_tail`` and ``n``), so NUTS moves only in the continuous
+parameters (the tail law's and the body law's) on a smooth posterior.  xmin, ``n_tail`` and
 ``phi`` are drawn afterwards from their exact conditional posteriors, draw by
 draw (``p(c | params, x)`` is the softmax of the K terms; ``phi | c`` is
 ``Beta(a + n_t, b + n_b)``).
@@ -44,6 +45,16 @@ interface is called: no density is written here.
 Candidates are the distinct observed values leaving at least ``min_tail``
 points at or above them (the Clauset convention that xmin is an observed
 value), thinned to at most ``max_candidates`` evenly spaced in rank.
+
+Why the body law matters: where the body joins the tail smoothly (Clauset's
+exponential-body construction matches the tail's density *and* log-slope at
+xmin) the data barely locate the threshold, and a body law that cannot follow
+the true body hands its upper part to the tail law.  The default body, the
+stretched exponential (Weibull; the exponential is its ``beta = 1`` case), and
+the log-uniform tail-size prior give 90% intervals of alpha that cover at the
+nominal rate on that construction; the lognormal body, or a uniform prior over
+the (rank-spaced) candidates, put xmin too low and undercover (docs/bayes.md,
+"Coverage").
 """
 
 from __future__ import annotations
@@ -55,7 +66,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import betaln, logsumexp
 
-__all__ = ["candidate_indices", "log_weights", "marginal_loglik", "pointwise_loglik", "MASS_PRIOR"]
+__all__ = ["candidate_indices", "threshold_log_prior", "THRESHOLD_PRIORS", "log_weights", "marginal_loglik", "pointwise_loglik", "posterior_thresholds",
+           "posterior_thresholds_many", "MASS_PRIOR"]
 
 #: Beta(a, b) prior of the tail fraction phi.
 MASS_PRIOR = (1.0, 1.0)
@@ -77,16 +89,47 @@ def candidate_indices(x: np.ndarray, *, min_tail: int, max_candidates: int | Non
     return idx
 
 
+#: Threshold priors: ``"log_tail"`` (default), the tail size ``n_tail`` log-uniform; ``"uniform"``, every candidate alike.
+THRESHOLD_PRIORS = ("log_tail", "uniform")
+
+
+def threshold_log_prior(n: int, cand: np.ndarray, kind: str = "log_tail", width: int | None = None) -> np.ndarray:
+    """Log prior masses (K,) of the candidate thresholds ``x[cand]``, normalised; ``-inf`` padding up to ``width``.
+
+    ``"log_tail"``: the tail size ``n_t = n - j`` is log-uniform, each candidate
+    carrying the mass of its cell in ``log n_t`` (cells end halfway, in ``log n_t``,
+    between neighbouring candidates, and at the extreme candidates); scale-free
+    (a tail of 10 to 20 points is as likely a priori as one of 100 to 200), and
+    the same prior whatever the thinning of the candidates.  ``"uniform"``: ``1/K``
+    each, which, with candidates evenly spaced in rank, is uniform in ``n_t`` and
+    puts most of the mass on large tails (low thresholds).
+    """
+    cand = np.asarray(cand)
+    K = cand.size
+    if kind == "uniform" or K == 1:
+        w = np.full(K, -np.log(K))
+    else:
+        lt = np.log(n - cand.astype(np.float64))  # decreasing
+        mid = 0.5 * (lt[1:] + lt[:-1])
+        edges = np.concatenate([[lt[0]], mid, [lt[-1]]])
+        cell = edges[:-1] - edges[1:]
+        w = np.log(cell / cell.sum())
+    if width is not None and width > K:
+        w = np.concatenate([w, np.full(width - K, -np.inf)])
+    return w
+
+
 def _log_below(law, params, c, x0, discrete):
     """log P_body(X < c) (``c - 1`` inclusive for integers), floored at log(1e-300) so gradients stay finite."""
     return jnp.log(jnp.maximum(law.cdf(c - 1.0 if discrete else c, params, x0, discrete=discrete), _TINY))
 
 
-def log_weights(tail_law, body_law, theta, body, x, n, cand, cmask, *, discrete=False, mass=MASS_PRIOR):
-    """The K terms ``log p(x, c_k | theta, body)`` (phi integrated out), ``-inf`` where ``~cmask``.
+def log_weights(tail_law, body_law, theta, body, x, n, cand, cprior, *, discrete=False, mass=MASS_PRIOR):
+    """The K terms ``log p(x, c_k | theta, body) = log pi(c_k) + log p(x | c_k, ...)`` (phi integrated out).
 
     ``x`` (P,) sorted and padded, ``n`` its real length, ``cand`` (K,) candidate
-    indices into ``x`` (ascending, ``cand[0]`` the smallest), ``cmask`` (K,) which are real.
+    indices into ``x`` (ascending, ``cand[0]`` the smallest), ``cprior`` (K,) their
+    log prior masses (:func:`threshold_log_prior`), ``-inf`` at padding.
     """
     idx = jnp.arange(x.shape[0])
     real = idx < n
@@ -108,19 +151,18 @@ def log_weights(tail_law, body_law, theta, body, x, n, cand, cmask, *, discrete=
 
     a, b = mass
     mass_term = betaln(a + n_t, b + cand) - betaln(a, b)
-    ok = cmask & (surv > _TINY) & ((cand == 0) | (below > jnp.log(_TINY)))
-    return jnp.where(ok, tail + body_term + mass_term, -jnp.inf)
+    ok = jnp.isfinite(cprior) & (surv > _TINY) & ((cand == 0) | (below > jnp.log(_TINY)))
+    return jnp.where(ok, cprior + tail + body_term + mass_term, -jnp.inf)
 
 
 @functools.partial(jax.jit, static_argnames=("tail_law", "body_law", "discrete"))
-def marginal_loglik(tail_law, body_law, theta, body, x, n, cand, cmask, *, discrete=False):
-    """``log p(x | theta, body)``: threshold (uniform over the real candidates) and phi summed out.
+def marginal_loglik(tail_law, body_law, theta, body, x, n, cand, cprior, *, discrete=False):
+    """``log p(x | theta, body)``: threshold (prior ``cprior`` over the candidates) and phi summed out.
 
     Jitted so that numpyro's eager first pass through the model compiles it once
     instead of once per operation; inside NUTS it is inlined.
     """
-    lw = log_weights(tail_law, body_law, theta, body, x, n, cand, cmask, discrete=discrete)
-    return logsumexp(lw) - jnp.log(jnp.sum(cmask))
+    return logsumexp(log_weights(tail_law, body_law, theta, body, x, n, cand, cprior, discrete=discrete))
 
 
 def pointwise_loglik(tail_law, body_law, theta, body, x, n, j, phi, *, discrete=False):
@@ -141,3 +183,36 @@ def draw_threshold(key, lw, cand, n, mass=MASS_PRIOR):
     n_t = n - j
     phi = jax.random.beta(k2, mass[0] + n_t, mass[1] + j)
     return j, jnp.clip(phi, 1e-12, 1.0 - 1e-12)
+
+
+@functools.partial(jax.jit, static_argnames=("tail_law", "body_law", "discrete"))
+def posterior_thresholds(tail_law, body_law, theta, body, x, n, cand, cprior, keys, *, discrete=False):
+    """Per posterior draw: the threshold index ``j``, ``phi`` and the pointwise log-likelihood (S, P).
+
+    ``theta``/``body``: dicts of (S,) draws; ``keys`` (S, 2).  Compiled once per laws and shapes.
+    """
+    def per_draw(args):
+        key, t, b = args
+        lw = log_weights(tail_law, body_law, t, b, x, n, cand, cprior, discrete=discrete)
+        j, phi = draw_threshold(key, lw, cand, n)
+        return j, phi, pointwise_loglik(tail_law, body_law, t, b, x, n, j, phi, discrete=discrete)
+
+    return jax.lax.map(per_draw, (keys, theta, body), batch_size=256)
+
+
+@functools.partial(jax.jit, static_argnames=("tail_law", "body_law", "discrete"))
+def posterior_thresholds_many(tail_law, body_law, theta, body, x, n, cand, cprior, keys, *, discrete=False):
+    """:func:`posterior_thresholds` for L padded samples: draws (S, L), data (L, P), (L,), (L, K), (L, K)."""
+    L = x.shape[0]
+
+    def per_draw(args):
+        key, t, b = args
+
+        def layer(k, tl, bl, xl, nl, cl, ml):
+            lw = log_weights(tail_law, body_law, tl, bl, xl, nl, cl, ml, discrete=discrete)
+            jl, phi = draw_threshold(k, lw, cl, nl)
+            return jl, phi, pointwise_loglik(tail_law, body_law, tl, bl, xl, nl, jl, phi, discrete=discrete)
+
+        return jax.vmap(layer)(jax.random.split(key, L), t, b, x, n, cand, cprior)
+
+    return jax.lax.map(per_draw, (keys, theta, body), batch_size=128)
