@@ -16,7 +16,7 @@ from ..models import registry
 from . import models as bm
 from . import threshold as th
 from ._mcmc import diagnose, optimized_init, run_nuts, to_idata
-from .api import BODY_LAWS, make_sampler, threshold_start, thin_draws
+from .api import BODY_LAWS, TARGET_ACCEPT_UNKNOWN, make_sampler, threshold_start, thin_draws
 from .checks import ppc_padded, ppc_threshold
 from .priors import resolve_priors, to_numpyro
 from .result import BayesManyFit
@@ -25,7 +25,7 @@ __all__ = ["fit_many"]
 
 
 def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool = False, seed: int = 0,
-             draws: int = 1000, chains: int = 4, warmup: int | None = None, target_accept: float = 0.9,
+             draws: int = 1000, chains: int = 4, warmup: int | None = None, target_accept: float | None = None,
              prior=None, body: str = "stretched_exponential", body_priors=None, min_tail: int = 10,
              max_candidates: int | None = 200, xmin_prior: str = "log_tail", ppc_draws: int = 400) -> BayesManyFit:
     """Power-law posteriors of many samples in one NUTS run.
@@ -46,6 +46,8 @@ def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool =
         layer a replicated tail of the layer's size (``x``, dims ``layer``, ``slot``, NaN at
         padding), or with xmin unknown a tail above that draw's threshold (``x_tail``).
         ``ppc_p`` is each layer's KS posterior predictive p-value.
+    target_accept : float, optional
+        NUTS target acceptance: default 0.9, or 0.95 with xmin unknown (as :func:`htsr.bayes.fit`).
     Other parameters as in :func:`htsr.bayes.fit`.
     """
     hierarchical = check_bool(hierarchical, "hierarchical")
@@ -53,6 +55,8 @@ def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool =
     if isinstance(samples, np.ndarray) and samples.ndim == 1 or len(samples) == 0:
         raise HtsrError("samples must be a non-empty sequence of samples (one per layer)")
     xs = [as_sample(s, discrete=discrete, name=f"samples[{i}]") for i, s in enumerate(samples)]
+    if target_accept is None:  # 0.9 for the pooled tails; the unknown-xmin model's as in fit
+        target_accept = TARGET_ACCEPT_UNKNOWN if xmin is None else 0.9
     sampler = make_sampler(draws, chains, warmup, target_accept, seed)
     ppc_draws = check_int(ppc_draws, "ppc_draws", minimum=1)
     law = registry.get("power_law")
