@@ -299,3 +299,37 @@ def test_refit_of_same_shaped_data_compiles_nothing():
     assert not again & heavy, f"traced again on same-shaped data: {sorted(again & heavy)}"
     assert {"nuts_chains", "optimize_starts"} <= longer_traced
     assert np.isfinite(np.asarray(f.idata.posterior["alpha"])).all()
+
+
+def test_fixed_xmin_tails_of_one_bucket_share_the_sampler():
+    """Tails of 150 and 155 points are padded to one bucket (160): the second fit traces no sampler."""
+    import warnings
+
+    from jax._src import monitoring
+
+    traced = []
+
+    def listen(event, duration, fun_name=None, **_):
+        if event == "/jax/core/compile/jaxpr_trace_duration":
+            traced.append(fun_name)
+
+    rng = np.random.default_rng(9)
+    a, b = _pareto(rng, 150, 2.5), _pareto(rng, 155, 2.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hb.fit(a, xmin=1.0, seed=0, **FAST)
+        monitoring.register_event_duration_secs_listener(listen)
+        try:
+            f = hb.fit(b, xmin=1.0, seed=0, **FAST)
+        finally:
+            monitoring.unregister_event_duration_listener(listen)
+    assert not {"nuts_chains", "_ppc_fixed", "tail_loglik"} & set(traced)
+    # the padding is invisible: the groups hold the 155 real points
+    assert f.idata.log_likelihood["x"].shape[-1] == 155 and f.idata.posterior_predictive["x"].shape[-1] == 155
+    assert not np.isnan(np.asarray(f.idata.posterior_predictive["x"])).any()
+    alpha = np.asarray(f.idata.posterior["alpha"])[0, 0]
+    ll = np.asarray(f.idata.log_likelihood["x"])[0, 0]
+    with x64():  # the pointwise log-likelihood of the sorted tail at the first draw
+        want = np.asarray(registry.get("power_law").log_pdf(jnp.asarray(np.sort(b)), {"alpha": jnp.asarray(alpha)},
+                                                            1.0))
+    assert np.allclose(ll, want, rtol=1e-12)

@@ -130,18 +130,22 @@ def fit(data, model: str = "power_law", *, xmin=None, xmax=None, discrete: bool 
 
 def _fit_tail(x, tail, xmin, xmax, law, pri, sampler, discrete, ppc_draws) -> BayesFit:
     k_mcmc, k_ppc = jax.random.split(jax.random.PRNGKey(sampler.seed))
-    tj = jnp.asarray(tail)
+    m = tail.size
+    # padded to a bucket width (masked), so tails of similar length share one compiled sampler
+    tj = jnp.asarray(pad_batch(tail[None, :], [m])[0])
+    mask = jnp.arange(tj.shape[0]) < m
     xm, xM = jnp.float64(xmin), None if xmax is None else jnp.float64(xmax)
-    draws = run_nuts(bm.tail_model, sampler, k_mcmc, dict(x=tj, xmin=xm, xmax=xM, priors=numpyro_priors(pri)),
+    draws = run_nuts(bm.tail_model, sampler, k_mcmc,
+                     dict(x=tj, xmin=xm, xmax=xM, priors=numpyro_priors(pri), mask=mask),
                      static=dict(law=law, discrete=discrete))
     samples = draws.samples
     thin = thin_draws(sampler, ppc_draws)
     params = {k: jnp.asarray(samples[k][:, thin].reshape(-1)) for k in law.param_names}
-    reps, p = ppc_pvalue_fixed(law, params, tj, xm, k_ppc, xmax=xM, discrete=discrete)
+    reps, p = ppc_pvalue_fixed(law, params, tj, xm, k_ppc, xmax=xM, discrete=discrete, mask=mask)
     ll = bm.tail_loglik(law, {k: jnp.asarray(samples[k]) for k in law.param_names}, tj, xm, xM, discrete=discrete)
     dims = {"x": ["tail_point"]}
-    idata = to_idata(draws, dims=dims, loglik={"x": np.asarray(ll)}, observed={"x": tail},
-                     predictive={"x": np.asarray(reps).reshape(sampler.chains, thin.size, tail.size)})
+    idata = to_idata(draws, dims=dims, loglik={"x": np.asarray(ll)[..., :m]}, observed={"x": tail},
+                     predictive={"x": np.asarray(reps)[:, :m].reshape(sampler.chains, thin.size, m)})
     diag = diagnose(idata, law.param_names, what=f"the {law.name} tail ({tail.size} points)")
     return BayesFit(idata=idata, model=law.name, xmin=xmin, xmax=xmax, discrete=discrete, n=x.size,
                     n_tail=tail.size, method="nuts", seed=sampler.seed, ppc_p=p, diagnostics=diag,

@@ -48,23 +48,26 @@ def ks_distance(law, params, y, valid, xmin, *, xmax=None, discrete=False):
     return jnp.max(jnp.where(inside, d, 0.0))
 
 
-def ppc_pvalue_fixed(law, params, tail, xmin, key, *, xmax=None, discrete=False):
-    """Replicated tails (S, n) and the KS posterior predictive p-value, for S posterior draws ``params``."""
-    reps, hit = _ppc_fixed(law, params, tail, xmin, xmax, key, discrete=discrete)
+def ppc_pvalue_fixed(law, params, tail, xmin, key, *, xmax=None, discrete=False, mask=None):
+    """Replicated tails (S, P) and the KS posterior predictive p-value, for S posterior draws ``params``.
+
+    ``mask``: which entries of ``tail`` are real (a padded tail; replicates are NaN at padding).
+    """
+    mask = jnp.ones(tail.shape[0], dtype=bool) if mask is None else mask
+    reps, hit = _ppc_fixed(law, params, tail, mask, xmin, xmax, key, discrete=discrete)
     return reps, float(np.mean(np.asarray(hit)))
 
 
 @functools.partial(jax.jit, static_argnames=("law", "discrete"))
-def _ppc_fixed(law, params, tail, xmin, xmax, key, *, discrete):
-    # one compilation per law and shapes; xmin, xmax and the draws are traced
-    n = tail.shape[0]
+def _ppc_fixed(law, params, tail, mask, xmin, xmax, key, *, discrete):
+    # one compilation per law and padded shape; the tail, xmin, xmax and the draws are traced
+    P = tail.shape[0]
     S = next(iter(params.values())).shape[0]
     keys = jax.random.split(key, S)
-    reps = jax.vmap(lambda k, p: law.sample(k, p, xmin, (n,), xmax=xmax, discrete=discrete))(keys, params)
-    valid = jnp.ones(n, dtype=bool)
-    d_obs = jax.vmap(lambda p: ks_distance(law, p, tail, valid, xmin, xmax=xmax, discrete=discrete))(params)
-    d_rep = jax.vmap(lambda r, p: ks_distance(law, p, r, valid, xmin, xmax=xmax, discrete=discrete))(reps, params)
-    return reps, d_rep >= d_obs
+    reps = jax.vmap(lambda k, p: law.sample(k, p, xmin, (P,), xmax=xmax, discrete=discrete))(keys, params)
+    d_obs = jax.vmap(lambda p: ks_distance(law, p, tail, mask, xmin, xmax=xmax, discrete=discrete))(params)
+    d_rep = jax.vmap(lambda r, p: ks_distance(law, p, r, mask, xmin, xmax=xmax, discrete=discrete))(reps, params)
+    return jnp.where(mask, reps, jnp.nan), d_rep >= d_obs
 
 
 @functools.partial(jax.jit, static_argnames=("law", "discrete"))

@@ -47,10 +47,11 @@ def _sample_params(law, priors, prefix=""):
     return {name: numpyro.sample(prefix + name, to_numpyro(priors[name])) for name in law.param_names}
 
 
-def tail_model(x, *, law, xmin, xmax=None, discrete=False, priors):
-    """Fixed-xmin tail model: the observed site ``x`` is the tail itself."""
+def tail_model(x, *, law, xmin, xmax=None, discrete=False, priors, mask=None):
+    """Fixed-xmin tail model: the observed site ``x`` is the tail itself (padded where ``~mask``)."""
     theta = _sample_params(law, priors)
-    numpyro.sample("x", LawDistribution(law, theta, xmin, xmax, discrete=discrete).expand(jnp.shape(x)), obs=x)
+    d = LawDistribution(law, theta, xmin, xmax, discrete=discrete).expand(jnp.shape(x))
+    numpyro.sample("x", d if mask is None else d.mask(mask), obs=x)
 
 
 def threshold_model(x, n, cand, cprior, *, law, body_law, discrete=False, priors, body_priors):
