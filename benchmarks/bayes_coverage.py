@@ -46,6 +46,8 @@ def main():
     ap.add_argument("--body", default="stretched_exponential", help="body law of the unknown-xmin model")
     ap.add_argument("--construction", choices=("clauset", "lognormal"), default="clauset",
                     help="unknown case: Clauset's exponential body, or a lognormal body (continuous density at xmin)")
+    ap.add_argument("--target-accept", type=float, default=None,
+                    help="NUTS target acceptance of the unknown-xmin fits (default: htsr's, 0.95)")
     ap.add_argument("--xmin-prior", default="log_tail", help="threshold prior of the unknown-xmin model")
     ap.add_argument("--log", default=None, help="append per-data-set lines here (unknown case)")
     ap.add_argument("--start", type=int, default=0, help="first data set to fit (unknown case; for parallel runs)")
@@ -89,7 +91,8 @@ def unknown(a, data, t0):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             f = hb.fit(x, draws=a.draws, chains=a.chains, seed=a.seed + i, max_candidates=a.max_candidates,
-                       body=a.body, xmin_prior=a.xmin_prior)
+                       body=a.body, xmin_prior=a.xmin_prior,
+                       target_accept=a.target_accept)
         alpha = np.asarray(f.idata.posterior["alpha"]).ravel()
         xm = np.asarray(f.idata.posterior["xmin"]).ravel()
         hits.append(hdi_contains(alpha, ALPHA))
@@ -106,7 +109,8 @@ def unknown(a, data, t0):
     k, m = int(np.sum(hits)), len(hits)
     cover = k / m
     print(f"case=unknown datasets={m} n={a.n} draws={a.chains}x{a.draws} seed={a.seed} "
-          f"max_candidates={a.max_candidates} body={a.body} xmin_prior={a.xmin_prior} construction={a.construction}")
+          f"max_candidates={a.max_candidates} body={a.body} xmin_prior={a.xmin_prior} construction={a.construction} "
+          f"target_accept={a.target_accept or 'default'}")
     print(f"NUTS 90% HDI coverage of alpha: {cover:.3f} ({k}/{m}, binomial se {np.sqrt(cover * (1 - cover) / m):.3f})")
     print(f"90% HDI of xmin contains the true xmin: {np.mean(xmin_hit):.3f}")
     print(f"r_hat max {max(rhat):.3f} (> 1.01 in {sum(r > 1.01 for r in rhat)}), divergent in "

@@ -28,7 +28,6 @@ class Sampler:
     chains: int = 4
     target_accept: float = 0.8
     max_tree_depth: int = 10
-    chain_method: str = "vectorized"
     seed: int = 0
     dense_mass: bool = False
 
@@ -219,13 +218,13 @@ def _optimizer(model, static_items, paths: int, spread: float, steps: int):
 
 
 def to_idata(draws: Draws, *, extra_posterior=None, loglik=None, predictive=None, observed=None,
-             coords=None, dims=None, drop=()):
-    """arviz InferenceData of a NUTS run: ``posterior`` (the draws, less the sites in ``drop``),
+             coords=None, dims=None):
+    """arviz InferenceData of a NUTS run: ``posterior`` (the draws),
     ``sample_stats``, and the ``log_likelihood``, ``posterior_predictive`` and ``observed_data``
     groups from the dicts given (``extra_posterior``: more posterior variables, e.g. xmin draws).
     """
     az = arviz()
-    post = {k: v for k, v in draws.samples.items() if k not in drop}
+    post = dict(draws.samples)
     if extra_posterior:
         post.update(extra_posterior)
     return az.from_dict(posterior=post, sample_stats=draws.stats, log_likelihood=loglik or None,
@@ -261,6 +260,3 @@ def diagnose(idata, var_names, *, what: str = "the posterior", stacklevel: int =
         )
     return {"n_divergent": div, "max_r_hat": r_max, "min_ess_bulk": ess_min}
 
-
-def split_keys(key, n):
-    return jax.random.split(key, n)

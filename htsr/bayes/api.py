@@ -25,8 +25,8 @@ __all__ = ["fit", "loo_compare"]
 
 BODY_LAWS = ("stretched_exponential", "lognormal", "exponential")
 #: NUTS target acceptance of the unknown-xmin model (a mixture over thresholds, with regions of high
-#: curvature): on 60 samples of Clauset's construction, 0.95 against 0.8 cut fits with r_hat > 1.01
-#: from 13 to 3 and fits with divergences from 7 to 0, for 1.45x the time (docs/bayes.md).
+#: curvature): on 200 samples of Clauset's construction, 0.95 against 0.8 cut fits with r_hat > 1.01
+#: from 41 to 23 and fits with divergences from 25 to 1, same coverage, 1.45x the time (docs/bayes.md).
 TARGET_ACCEPT_UNKNOWN = 0.95
 
 
@@ -131,9 +131,7 @@ def fit(data, model: str = "power_law", *, xmin=None, xmax=None, discrete: bool 
 def _fit_tail(x, tail, xmin, xmax, law, pri, sampler, discrete, ppc_draws) -> BayesFit:
     k_mcmc, k_ppc = jax.random.split(jax.random.PRNGKey(sampler.seed))
     m = tail.size
-    # padded to a bucket width (masked), so tails of similar length share one compiled sampler
-    tj = jnp.asarray(pad_batch(tail[None, :], [m])[0])
-    mask = jnp.arange(tj.shape[0]) < m
+    tj, mask = _padded(tail)
     xm, xM = jnp.float64(xmin), None if xmax is None else jnp.float64(xmax)
     draws = run_nuts(bm.tail_model, sampler, k_mcmc,
                      dict(x=tj, xmin=xm, xmax=xM, priors=numpyro_priors(pri), mask=mask),
@@ -160,16 +158,19 @@ def _fit_conjugate(x, tail, xmin, law, pri, sampler, discrete, ppc_draws) -> Bay
     a, b = gamma_posterior(tail, xmin, prior.shape, prior.rate)
     rng = np.random.default_rng(sampler.seed)
     alpha = 1.0 + rng.gamma(a, 1.0 / b, size=(sampler.chains, sampler.draws))
-    ll = np.asarray(law.log_pdf(jnp.asarray(tail)[None, None, :], {"alpha": alpha[..., None]}, xmin))
+    m = tail.size
+    tj, mask = _padded(tail)
+    xm = jnp.float64(xmin)
+    ll = np.asarray(bm.tail_loglik(law, {"alpha": jnp.asarray(alpha)}, tj, xm))[..., :m]
     thin = thin_draws(sampler, ppc_draws)
     k_ppc = jax.random.PRNGKey(sampler.seed)
-    reps, p = ppc_pvalue_fixed(law, {"alpha": jnp.asarray(alpha[:, thin].reshape(-1))}, jnp.asarray(tail),
-                               xmin, k_ppc)
+    reps, p = ppc_pvalue_fixed(law, {"alpha": jnp.asarray(alpha[:, thin].reshape(-1))}, tj, xm, k_ppc,
+                               mask=mask)
     az = arviz()
     dims = {"x": ["tail_point"]}
     idata = az.from_dict(posterior={"alpha": alpha}, log_likelihood={"x": ll},
                          observed_data={"x": tail}, dims=dims)
-    idata.add_groups({"posterior_predictive": {"x": np.asarray(reps).reshape(sampler.chains, thin.size, -1)}},
+    idata.add_groups({"posterior_predictive": {"x": np.asarray(reps)[:, :m].reshape(sampler.chains, thin.size, m)}},
                      dims=dims)
     idata.posterior.attrs["posterior_alpha_minus_1"] = f"Gamma(shape={a:.17g}, rate={b:.17g})"
     diag = {"n_divergent": 0, "max_r_hat": 1.0, "min_ess_bulk": float(sampler.chains * sampler.draws),
@@ -191,9 +192,9 @@ def _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min
     # but x_1 (the smallest value) is no scale of it
     bpri = resolve_priors(body_law, float(np.median(x)), body_priors)
     # padded to bucket sizes (masked), so samples of similar size share one compiled sampler
-    xj = jnp.asarray(pad_batch(x[None, :], [n])[0])
+    xj, _ = _padded(x)
     K = bucket(cand.size)
-    cj = jnp.asarray(np.pad(cand, (0, K - cand.size), constant_values=cand[0]))
+    cj = jnp.asarray(pad_batch(cand[None, :], [cand.size], width=K, fill="first")[0].astype(np.int64))
     mj = jnp.asarray(th.threshold_log_prior(n, cand, xmin_prior, width=K))
     nj = jnp.asarray(n)
     k_mcmc, k_post, k_ppc, k_init = jax.random.split(jax.random.PRNGKey(sampler.seed), 4)
@@ -224,6 +225,15 @@ def _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min
     return BayesFit(idata=idata, model=law.name, xmin=None, xmax=None, discrete=discrete, n=n, n_tail=None,
                     method="nuts", seed=sampler.seed, ppc_p=p, diagnostics=diag,
                     var_names=(*law.param_names, "xmin", "n_tail"))
+
+
+def _padded(values: np.ndarray):
+    """A sorted sample padded to its bucket width (``htsr._jax.pad_batch``) and the mask of its real entries.
+
+    Samples of similar length then share one compiled sampler and post-processing.
+    """
+    v = jnp.asarray(pad_batch(values[None, :], [values.size])[0])
+    return v, jnp.arange(v.shape[0]) < values.size
 
 
 def numpyro_priors(priors: dict) -> dict:

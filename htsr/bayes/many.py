@@ -16,7 +16,7 @@ from ..models import registry
 from . import models as bm
 from . import threshold as th
 from ._mcmc import diagnose, optimized_init, run_nuts, to_idata
-from .api import BODY_LAWS, TARGET_ACCEPT_UNKNOWN, make_sampler, threshold_start, thin_draws
+from .api import BODY_LAWS, TARGET_ACCEPT_UNKNOWN, make_sampler, numpyro_priors, threshold_start, thin_draws
 from .checks import ppc_padded, ppc_threshold
 from .priors import resolve_priors, to_numpyro
 from .result import BayesManyFit
@@ -133,7 +133,7 @@ def _many_threshold(xs, law, body_law, sampler, hierarchical, discrete, alpha_pr
     xj, nj, cj, mj = (jnp.asarray(a) for a in (padded, counts, cand, cprior))
     k_mcmc, k_post, k_ppc, k_init = jax.random.split(jax.random.PRNGKey(sampler.seed), 4)
     data = dict(x=xj, n=nj, cand=cj, cprior=mj, prior=to_numpyro(alpha_prior),
-                body_priors={k: to_numpyro(v) for k, v in bpri.items()})
+                body_priors=numpyro_priors(bpri))
     static = dict(law=law, body_law=body_law, discrete=discrete, hierarchical=hierarchical)
     init = optimized_init(bm.many_threshold_model, data, _many_start(xs, law, body_law, discrete, hierarchical),
                           k_init, sampler.chains, static=static)

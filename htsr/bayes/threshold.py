@@ -66,8 +66,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import betaln, logsumexp
 
-__all__ = ["candidate_indices", "threshold_log_prior", "THRESHOLD_PRIORS", "log_weights", "marginal_loglik", "pointwise_loglik", "posterior_thresholds",
-           "posterior_thresholds_many", "MASS_PRIOR"]
+__all__ = ["candidate_indices", "threshold_log_prior", "THRESHOLD_PRIORS", "log_weights", "marginal_loglik",
+           "pointwise_loglik", "posterior_thresholds", "posterior_thresholds_many", "MASS_PRIOR"]
 
 #: Beta(a, b) prior of the tail fraction phi.
 MASS_PRIOR = (1.0, 1.0)
