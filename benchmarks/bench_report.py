@@ -134,10 +134,16 @@ def main(argv=None) -> int:
         (a_lo, a_hi), (w_lo, w_hi) = replicated_means(draws, [np.log10(sp.evals[-1]) for sp in ok],
                                                       rep.spec.intervals.level)
         s = rep.summary
-        print(f"\nsummary: mean alpha {s.mean_alpha:.3f}, propagated interval {s.mean_alpha_lo:.3f}-"
-              f"{s.mean_alpha_hi:.3f}, percentile interval of the replicated means {a_lo:.3f}-{a_hi:.3f}; "
-              f"mean alpha_weighted {s.mean_alpha_weighted:.3f}, propagated {s.mean_alpha_weighted_lo:.3f}-"
-              f"{s.mean_alpha_weighted_hi:.3f}, replicated {w_lo:.3f}-{w_hi:.3f}")
+        from htsr.report.verdict import format_interval as fi
+
+        print(f"\nsummary: mean alpha {s.mean_alpha:.3f}, propagated interval "
+              f"{fi(s.mean_alpha_lo, s.mean_alpha_hi, '.3f') or s.interval_note}, percentile interval of the "
+              f"replicated means {fi(a_lo, a_hi, '.3f')}; mean alpha_weighted {s.mean_alpha_weighted:.3f}, "
+              f"propagated {fi(s.mean_alpha_weighted_lo, s.mean_alpha_weighted_hi, '.3f') or s.interval_note}, "
+              f"replicated {fi(w_lo, w_hi, '.3f')}")
+        for k, v in s.lines():
+            if "with an interval" in k:
+                print(f"  {k}: {v}")
         below = np.mean([np.median(rep.draws[sp.name]) < rep.fits[sp.name].alpha for sp in ok])
         print(f"layers whose median bootstrap alpha is below the estimate: {below:.0%}")
     else:

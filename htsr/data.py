@@ -25,6 +25,7 @@ functions, so that every error names the argument that was wrong.
 from __future__ import annotations
 
 import io
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -34,7 +35,7 @@ import numpy as np
 from .errors import DataAlteredWarning, DataError, HtsrError
 
 __all__ = ["as_sample", "load_values", "check_int", "check_number", "check_bool", "check_level", "check_choice",
-           "check_seed", "check_interval", "check_xmin", "check_tail", "to_plain"]
+           "check_seed", "check_interval", "check_xmin", "check_tail", "check_output", "to_plain"]
 
 
 def _where(mask: np.ndarray, limit: int = 5) -> str:
@@ -119,6 +120,7 @@ def as_sample(
             raise DataError(
                 f"discrete=True but {name} has {int(frac.sum())} non-integer value(s) {_where(frac)}"
             )
+    _refuse_subnormal(arr, name)
     nonpos = arr <= 0
     if nonpos.any():
         k = int(nonpos.sum())
@@ -137,6 +139,35 @@ def as_sample(
     if arr[0] == arr[-1]:
         raise DataError(f"{name} is constant (every value is {arr[0]:g}); a power law cannot be fitted")
     return arr
+
+
+def _refuse_subnormal(arr: np.ndarray, name: str) -> None:
+    """Positive values below the smallest normal float64 (about 2.2e-308) are refused.
+
+    They carry fewer significant bits, and the compiled kernels flush them to zero
+    (XLA on CPU), so a fit would run on zeros: D = 0 at the smallest value and a wrong
+    alpha, silently.  Rescaling them inside htsr would put xmin, xmax and the data of
+    every result in units the user never gave; multiplying by a power of two is exact,
+    so the message says which one makes every value normal.
+    """
+    tiny = np.finfo(np.float64).tiny
+    sub = (arr > 0) & (arr < tiny)
+    if not sub.any():
+        return
+    pos = arr[arr > 0]
+    lo, hi = float(pos.min()), float(pos.max())
+    # data * 2**shift: the smallest value near 1, the largest kept below 2**1000
+    shift = min(-int(np.floor(np.log2(lo))), 1000 - int(np.ceil(np.log2(hi))))
+    if np.ldexp(lo, shift) >= tiny:
+        fix = (f"rescale it by a power of two, np.ldexp({name}, {shift}) (= {name} * 2**{shift}, exact in binary: "
+               "alpha is unchanged, xmin and xmax scale by the same factor)")
+    else:
+        fix = f"its values span more than float64 holds at full precision; drop the values below {tiny:.3g}"
+    raise DataError(
+        f"{name} has {int(sub.sum())} subnormal value(s) of {arr.size} (positive but below {tiny:.3g}, the "
+        f"smallest normal float64; smallest {lo:.3g}) {_where(sub)}: they have lost precision and the "
+        f"compiled kernels treat them as zero; {fix}"
+    )
 
 
 def _unmask(data: np.ma.MaskedArray, name: str, stacklevel: int) -> np.ndarray:
@@ -308,6 +339,37 @@ def check_tail(tail: np.ndarray, what: str, *, error=None) -> None:
             f"{what} leaves {tail.size} point(s) with {len(np.unique(tail))} distinct value(s) "
             "in the tail; at least two distinct values are needed to fit alpha"
         )
+
+
+def check_output(path, name: str, *, folder: bool = False, create: bool = False, error=None) -> Path:
+    """Make sure ``path`` can be written, before any work is done: a result is never
+    computed only to be lost to a bad output path.
+
+    Refused, with one line naming ``name``: a file where a folder is needed (or a
+    folder where a file is), a path under a regular file, a place that cannot be
+    written to.  Missing folders are fine: the nearest existing one must be
+    writable, and they are created now with ``create`` (``path`` itself when
+    ``folder``, else its parent) or by the writer when it writes, so that an
+    error in between leaves no empty folder behind.
+    """
+    error = error or HtsrError
+    path = Path(path)
+    where = path if folder else path.parent
+    if folder and path.exists() and not path.is_dir():
+        raise error(f"{name} {str(path)!r} is a file, not a folder")
+    if not folder and path.is_dir():
+        raise error(f"{name} {str(path)!r} is a folder; give a file name")
+    above = next((a for a in (where, *where.parents) if a.exists()), Path("."))
+    if not above.is_dir():
+        raise error(f"cannot write {name} {str(path)!r}: {str(above)!r} is a file, not a folder")
+    if not os.access(above, os.W_OK | os.X_OK) or (not folder and path.exists() and not os.access(path, os.W_OK)):
+        raise error(f"cannot write {name} {str(path)!r}: permission denied")
+    if create:
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise error(f"cannot create the folder {str(where)!r} for {name}: {exc.strerror or exc}") from None
+    return path
 
 
 def to_plain(value):

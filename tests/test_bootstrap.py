@@ -81,16 +81,19 @@ def test_bca_that_excludes_its_estimate_falls_back_to_percentile_and_says_so():
     assert note is None and iv == bca_interval(draws, 700.0, jack, 0.9)
 
 
-def test_report_notes_a_bca_fallback_in_the_layer_warning():
+def test_report_gives_no_interval_where_bca_and_percentile_both_exclude_the_estimate():
+    """The percentile fallback [24.98, 974] does not hold 996.3 either: the layer gets no interval, and why."""
     from htsr.report.intervals import summarize_draws
     from htsr.report.options import IntervalSpec
 
     draws = np.arange(1000.0)
-    s = summarize_draws(996.3, draws, np.linspace(-1, 1, 50), IntervalSpec(level=0.95, ci="bca"))
-    assert (s["alpha_lo"], s["alpha_hi"]) == percentile_interval(draws, 0.95)
-    assert "excludes the estimate" in s["interval_note"]
-    s = summarize_draws(996.3, draws, np.linspace(-1, 1, 50), IntervalSpec(level=0.95, ci="percentile"))
-    assert s["interval_note"] is None
+    for ci in ("bca", "percentile"):
+        s = summarize_draws(996.3, draws, np.linspace(-1, 1, 50), IntervalSpec(level=0.95, ci=ci))
+        assert np.isnan(s["alpha_lo"]) and np.isnan(s["alpha_hi"])
+        assert s["interval_note"].startswith("no interval: the bootstrap does not cover the estimate")
+    s = summarize_draws(700.0, draws, np.linspace(-1, 1, 50), IntervalSpec(level=0.9, ci="bca"))
+    assert (s["alpha_lo"], s["alpha_hi"]) == bca_interval(draws, 700.0, np.linspace(-1, 1, 50), 0.9)
+    assert s["interval_note"] == ""
 
 
 @pytest.mark.parametrize("method", ["percentile", "bca"])

@@ -295,3 +295,40 @@ def test_plots_draw_the_seed_figures(samples, matrices):
     assert len(ax.containers) == 2  # one errorbar series per M
     with pytest.raises(HtsrError, match="power_law study"):
         plot_fitted_vs_true(matrices)
+
+
+# ---------------------------------------------------------------- issue 21 (items 4, 8)
+def test_a_different_study_is_named_in_plain_numbers(tmp_path):
+    store = tmp_path / "s.nc"
+    kw = dict(alpha=[2.0], n=[50], reps=2)
+    calibrate("power_law", **kw, seed=0, store=store)
+    with pytest.raises(HtsrError) as info:
+        calibrate("power_law", **kw, seed=1, store=store)
+    assert "seed: stored 0, asked 1" in str(info.value) and "np." not in str(info.value)
+
+
+def test_a_failed_final_save_keeps_the_study_elsewhere(tmp_path, monkeypatch):
+    import htsr.calibration.study as study
+
+    real, store = study.save_study, tmp_path / "s.nc"
+
+    def fail_at_store(ds, path):
+        if str(path) == str(store):
+            raise PermissionError(13, "Permission denied")
+        return real(ds, path)
+
+    monkeypatch.setattr(study, "save_study", fail_at_store)
+    with pytest.raises(HtsrError, match="cannot write the study to .*saved to (.*) instead") as info:
+        calibrate("power_law", alpha=[2.0], n=[50], reps=2, store=store)
+    spare = str(info.value).split("saved to ")[1].split(" instead")[0]
+    assert int(open_study(spare)["done"].sum()) == 1
+
+
+def test_a_store_that_cannot_be_written_is_refused_before_any_cell(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    ran = []
+    with pytest.raises(HtsrError, match="cannot write store .*is a file, not a folder"):
+        calibrate("power_law", alpha=[2.0], n=[50], reps=2, store=blocker / "s.nc",
+                  progress=lambda d, t: ran.append(d))
+    assert ran == []

@@ -157,3 +157,28 @@ def test_load_missing_binary_and_directory(tmp_path):
     np.save(e, np.array([]))
     with pytest.raises(DataError, match="empty array"):
         load_values(e)
+
+
+# ---------------------------------------------------------------- subnormal values (issue 21, item 5)
+def test_subnormal_data_is_refused_with_the_exact_power_of_two_that_fixes_it():
+    from conftest import pareto
+
+    x = pareto(np.random.default_rng(0), 2.5, 2000)
+    tiny = x * 1e-310  # subnormal: XLA on CPU flushes these to zero (the fit gave D = 0, a wrong alpha)
+    with pytest.raises(DataError, match=r"2000 subnormal value\(s\) of 2000.*np\.ldexp\(data, (\d+)\)") as info:
+        htsr.fit(tiny)
+    k = int(__import__("re").search(r"np\.ldexp\(data, (\d+)\)", str(info.value)).group(1))
+    ref, fixed = htsr.fit(x), htsr.fit(np.ldexp(tiny, k))  # the suggested rescaling is exact in binary
+    assert fixed.alpha == pytest.approx(ref.alpha, rel=1e-12, abs=0)
+    assert np.ldexp(fixed.xmin, -k) == pytest.approx(ref.xmin * 1e-310, rel=1e-12)
+    assert fixed.n_tail == ref.n_tail
+
+
+def test_subnormal_values_are_refused_in_every_entry_point_but_negative_ones_are_dropped():
+    x = np.array([1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 34.0, 55.0, 89.0])
+    with pytest.raises(DataError, match=r"1 subnormal value\(s\) of 11 .* at index 10"):
+        as_sample(np.append(x, 1e-320))
+    with pytest.raises(DataError, match="drop the values below"):  # no power of two brings both ends in range
+        as_sample(np.append(x * 1e300, 1e-320))
+    with pytest.warns(DataAlteredWarning, match="dropped 1 non-positive"):
+        assert as_sample(np.append(x, -1e-320)).size == 10

@@ -166,7 +166,10 @@ def test_minilm_layer_alphas_match_the_published_table(minilm, name, alpha, n_ta
                               rf"n_tail=(\d+) fingers=-?\d+ label=([a-z -]+)\n", text)
     assert float(a) == pytest.approx(alpha, rel=6e-4)
     assert int(nt) == n_tail
-    assert float(lo) < float(hi)
+    if name == "encoder.layer.4.attention.self.value":  # its bootstrap misses alpha: no interval (docs/report.md)
+        assert lo == hi == "nan"
+    else:
+        assert float(lo) < float(hi)
     if label:
         assert lab == label
 
@@ -177,8 +180,14 @@ def test_minilm_summary_and_fingers(minilm):
         rf"summary: layers=(\d+) fitted=(\d+) mean_alpha=({NUM}) interval=\[({NUM}), ({NUM})\] "
         rf"mean_alpha_weighted=({NUM}) interval_weighted=\[({NUM}), ({NUM})\]", text))
     assert (n, fitted) == (40, 39)  # the 2 x 384 token-type embeddings have no fit
-    assert mean == pytest.approx(4.117, abs=6e-4) and lo < mean < hi  # docs/report.md: mean alpha 4.117
-    assert wmean == pytest.approx(5.065, abs=6e-4) and wlo < wmean < whi
+    assert mean == pytest.approx(4.117, abs=6e-4) and wmean == pytest.approx(5.065, abs=6e-4)  # docs/report.md
+    # encoder.layer.4.attention.self.value has no interval (its bootstrap misses its alpha), so the means have none;
+    # the summary gives them over the 38 layers that have one instead
+    assert np.isnan([lo, hi, wlo, whi]).all() and "summary note: no interval: 1 of 39 fitted layers has none" in text
+    k, smean, slo, shi, swmean, swlo, swhi = _floats(_one(
+        rf"summary with_interval: layers=(\d+) mean_alpha=({NUM}) interval=\[({NUM}), ({NUM})\] "
+        rf"mean_alpha_weighted=({NUM}) interval_weighted=\[({NUM}), ({NUM})\]", text))
+    assert k == 38 and slo < smean < shi and swlo < swmean < swhi
     layers = [float(a) for a in re.findall(rf"\nlayer \S+: alpha=({NUM}) ", text) if a != "nan"]
     assert len(layers) == 39 and np.mean(layers) == pytest.approx(mean, abs=1e-3)
     assert "labels: over-trained=1, " in text and "under-trained=1" in text

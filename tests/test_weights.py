@@ -544,3 +544,182 @@ def test_minilm_example():
     assert infos["encoder.layer.5.intermediate.dense.weight"].shape == (1536, 384)
     t = hw.get(path, "encoder.layer.0.attention.self.query.weight")
     assert t.array.shape == (384, 384) and t.is_finite and 0.01 < float(np.std(t.array)) < 1
+
+
+# ---------------------------------------------------------------- a file never makes htsr read another
+@pytest.fixture
+def no_h5_reads(monkeypatch):
+    """Fail if any HDF5 dataset's values are read (``ds[...]``, ``read_direct``)."""
+    h5py = pytest.importorskip("h5py")
+    reads = []
+    real_getitem = h5py.Dataset.__getitem__
+
+    def spy(self, *args, **kw):
+        reads.append(self.name)
+        return real_getitem(self, *args, **kw)
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", spy)
+    monkeypatch.setattr(h5py.Dataset, "read_direct", lambda self, *a, **k: reads.append(self.name))
+    return h5py, reads
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "local"])
+def test_h5_external_storage_is_refused(tmp_path, no_h5_reads, target):
+    h5py, reads = no_h5_reads
+    if target == "local":
+        target = tmp_path / "secret.bin"
+        target.write_bytes(np.arange(320, dtype=np.float64).tobytes())
+    path = tmp_path / "ext.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("layers/dense/vars/1", data=np.zeros(8))
+        f.create_dataset("layers/dense/vars/0", shape=(40, 8), dtype="f8",
+                         external=[(str(target), 0, h5py.h5f.UNLIMITED)])
+    msg = (r"ext\.h5: htsr refuses HDF5 external storage: dataset 'layers/dense/vars/0' points at files "
+           r"outside this file \(.*\)")
+    for call in (hw.list_tensors, hw.load, lambda p: hw.get(p, "layers/dense/vars/1")):
+        with pytest.raises(WeightsError, match=msg) as err:
+            call(path)
+        assert str(err.value).count("\n") == 0
+    archive = tmp_path / "ext.keras"  # the same file inside a .keras archive
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(path, "model.weights.h5")
+    with pytest.raises(WeightsError, match=r"ext\.keras: htsr refuses HDF5 external storage"):
+        hw.load(archive)
+    import htsr
+
+    with pytest.raises(WeightsError, match="refuses HDF5 external storage"):
+        htsr.report(path, intervals=None)
+    assert reads == []
+
+
+def test_h5_external_links_are_refused(tmp_path, no_h5_reads):
+    h5py, reads = no_h5_reads
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f.create_dataset("d", data=RNG.standard_normal((20, 10)))
+    for i, (target, where) in enumerate([(str(other), "/d"), ("/etc/passwd", "/"), ("other.h5", "/")]):
+        path = tmp_path / f"link{i}.h5"
+        with h5py.File(path, "w") as f:
+            f.create_dataset("layers/dense/vars/0", data=np.ones((4, 4)))
+            f["layers/deep/vars/0"] = h5py.ExternalLink(target, where)  # in a subgroup: visititems skips it
+            if where == "/":  # a soft link through the external one
+                f["layers/soft"] = h5py.SoftLink("/layers/deep/vars/0/d")
+        with pytest.raises(WeightsError, match=rf"link{i}\.h5: htsr refuses HDF5 external links: "
+                                               rf"'layers/deep/vars/0' links to '{where}' in the file "
+                                               rf"'{target}', outside this file"):
+            hw.list_tensors(path)
+    assert reads == []
+    inside = tmp_path / "soft.h5"  # a soft link inside the file is fine (and not listed twice)
+    with h5py.File(inside, "w") as f:
+        f.create_dataset("a/w", data=np.ones((4, 4)))
+        f["b"] = h5py.SoftLink("/a/w")
+        f["dangling"] = h5py.SoftLink("/nowhere")
+    assert [i.name for i in hw.list_tensors(inside)] == ["a/w"]
+
+
+def test_h5_virtual_datasets_are_refused(tmp_path, no_h5_reads):
+    h5py, reads = no_h5_reads
+    src = tmp_path / "src.h5"
+    with h5py.File(src, "w") as f:
+        f.create_dataset("d", data=RNG.standard_normal((20, 10)))
+    path = tmp_path / "vds.h5"
+    with h5py.File(path, "w") as f:
+        layout = h5py.VirtualLayout(shape=(20, 10), dtype="f8")
+        layout[:] = h5py.VirtualSource(str(src), "d", shape=(20, 10))
+        f.create_virtual_dataset("layers/dense/vars/0", layout)
+    with pytest.raises(WeightsError, match=r"vds\.h5: htsr refuses HDF5 virtual datasets: dataset "
+                                           r"'layers/dense/vars/0' maps its values from other datasets "
+                                           r"\(in '.*src\.h5'\)"):
+        hw.load(path)
+    assert reads == []
+
+
+# ---------------------------------------------------------------- crafted headers: one line, no traceback
+def _raw_safetensors(path, header: bytes):
+    path.write_bytes(len(header).to_bytes(8, "little") + header)
+    return path
+
+
+def test_deeply_nested_json_is_one_error(tmp_path):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for i, header in enumerate([deep, b'{"w": ' + deep + b"}",
+                                b'{"w": {"dtype": "F32", "shape": ' + deep + b', "data_offsets": [0, 0]}}']):
+        path = _raw_safetensors(tmp_path / f"deep{i}.safetensors", header)
+        with pytest.raises(WeightsError, match=rf"deep{i}\.safetensors: corrupt safetensors file: its JSON header "
+                                               r"is nested too deeply to parse"):
+            hw.load(path)
+    (tmp_path / "m.safetensors").write_bytes(b"")  # never reached
+    index = tmp_path / "model.safetensors.index.json"
+    index.write_text('{"weight_map": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    for source in (index, tmp_path):
+        with pytest.raises(WeightsError, match=r"model\.safetensors\.index\.json: not a usable shard index: "
+                                               r"its JSON is nested too deeply"):
+            hw.load(source)
+    torch_index = tmp_path / "t" / "pytorch_model.bin.index.json"
+    torch_index.parent.mkdir()
+    torch_index.write_text(index.read_text())
+    with pytest.raises(WeightsError, match="nested too deeply"):
+        hw.load(torch_index)
+
+
+def test_npy_version_3_header_is_checked(tmp_path):
+    import struct
+
+    def npy(header: str) -> bytes:
+        return b"\x93NUMPY\x03\x00" + struct.pack("<I", len(header)) + header.encode()
+
+    good = tmp_path / "good.npy"
+    w = RNG.standard_normal((5, 3))
+    with open(good, "wb") as f:
+        np.lib.format.write_array(f, w, version=(3, 0))
+    np.testing.assert_array_equal(hw.get(good, "good").array, w)
+    for name, shape in [("nested", "[" * 150 + "]" * 150), ("deeper", "[" * 5000 + "]" * 5000),
+                        ("huge", "(" + "1, " * 20_000 + ")")]:
+        bad = tmp_path / f"{name}.npy"
+        bad.write_bytes(npy("{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + "}"))
+        with pytest.raises(WeightsError, match=rf"{name}\.npy: not a readable \.npy file"):
+            hw.load(bad)
+        with zipfile.ZipFile(tmp_path / f"{name}.npz", "w") as z:
+            z.writestr("w.npy", bad.read_bytes())
+        with pytest.raises(WeightsError, match=rf"{name}\.npz: not a readable \.npz archive"):
+            hw.load(tmp_path / f"{name}.npz")
+
+
+# ---------------------------------------------------------------- tensors with no spectrum say why
+@pytest.mark.parametrize("name, shape, dtype, reason", [
+    ("w", (60, 40), "int8", "int8 without scales: integer tensor, not dequantized"),
+    ("position_ids", (1, 512), "int64", "int64: integer tensor (positions, ids, counters), not weights"),
+    ("w", (6, 4), "complex128", "complex128: complex weights are not supported"),
+    ("mask", (6, 4), "bool", "bool: not numeric weights"),
+    ("x.bias", (6,), "float32", "1-D: a bias has no spectrum"),
+    ("ln.weight", (6,), "float32", "1-D: a norm has no spectrum"),
+    ("step", (), "float32", "0-D: a scalar has no spectrum"),
+    ("attn/query/kernel", (16, 2, 8), "float32", "3-D kernel named like attention heads or stacked experts"),
+    ("conv3d.weight", (2, 2, 2, 2, 2), "float32", "5-D: only matrices"),
+    ("w", (6, 4), "float32", None),
+    ("w", (6, 4), "qint8", None),
+])
+def test_no_spectrum_reason(name, shape, dtype, reason):
+    info = hw.TensorInfo(name, shape, dtype, hw.classify(name, shape, dtype), "pytorch", "src")
+    got = info.no_spectrum_reason()
+    assert got is None if reason is None else got.startswith(reason)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch deprecates quantized tensors and TypedStorage
+def test_torch_quantized_tensor_is_read_dequantized(tmp_path):
+    torch = pytest.importorskip("torch")
+    q = torch.quantize_per_tensor(torch.randn(12, 8), 0.05, 0, torch.qint8)
+    torch.save({"fc.weight": q, "fc.bias": torch.zeros(12)}, tmp_path / "q.pt")
+    t = hw.get(tmp_path / "q.pt", "fc.weight")
+    assert t.kind == "dense" and t.info.dtype == "qint8" and t.array.dtype == np.float32
+    np.testing.assert_array_equal(t.array, q.dequantize().numpy())
+    assert t.require_matrix() is t
+
+
+def test_nonfinite_message_says_it_once(tmp_path):
+    path = tmp_path / "nan.npz"
+    w = np.ones((4, 4))
+    w[0, 0] = np.nan
+    np.savez(path, w=w)
+    msg = hw.get(path, "w").nonfinite_message()
+    assert msg.endswith("has 1 NaN and 0 inf values out of 16") and "spectrum" not in msg

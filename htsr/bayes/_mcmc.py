@@ -57,7 +57,7 @@ def _static_key(static):
     return tuple(sorted((static or {}).items()))
 
 
-def run_nuts(model, sampler: Sampler, key, data: dict, *, static=None, init_params=None) -> Draws:
+def run_nuts(model, sampler: Sampler, key, data: dict, *, static=None, init_params=None, progress=None) -> Draws:
     """NUTS on ``model(**static, **data)``, ``sampler.chains`` chains vectorised; the caller holds x64.
 
     ``data`` are the model's array arguments (priors may be among them: numpyro
@@ -72,50 +72,130 @@ def run_nuts(model, sampler: Sampler, key, data: dict, *, static=None, init_para
     Each chain is numpyro's NUTS (``numpyro.infer.hmc.hmc(algo="NUTS")``): ``warmup``
     adaptation steps (step size by dual averaging, diagonal or dense mass matrix by
     windowed adaptation) then ``draws`` kept steps, as ``numpyro.infer.MCMC`` runs it.
+
+    ``progress``: None or a callable ``progress(done, total)`` (:mod:`htsr._progress`),
+    ``done`` counting iterations per chain, warmup first (``total = warmup + draws``).
+    The iterations run in compiled blocks whose length is a traced argument, so
+    reporting between blocks compiles nothing more and changes no draw: ``progress``
+    gets ``(0, total)`` once the sampler is compiled (blocks of no iterations compile
+    it, so the blocks' times are the sampler's pace), then a call after each of
+    :data:`BLOCKS` blocks per phase.  Without ``progress`` each phase is one block.
     """
     # the seed lives in ``key``: runs that differ only in it share the compiled sampler
     run = _nuts_runner(model, _static_key(static), replace(sampler, seed=0), init_params is not None)
-    samples, stats = run(key, data, init_params)
+    W = sampler.draws if sampler.warmup is None else sampler.warmup
+    D, total = sampler.draws, W + sampler.draws
+    blocks = BLOCKS if progress is not None else 1
+    state, buffers = run.start(key, data, init_params)
+    if progress is not None:  # compile the sampler now: a block of no iterations changes nothing
+        state, buffers = run.iterate(state, data, buffers, 0, 0, False)
+        jax.block_until_ready(buffers)
+        progress(0, total)
+    done = 0
+    for keep, n in ((False, W), (True, D)):
+        offset = 0
+        for length in _block_lengths(n, blocks):
+            state, buffers = run.iterate(state, data, buffers, offset, length, keep)
+            offset += length
+            done += length
+            if progress is not None:
+                jax.block_until_ready(buffers)
+                progress(done, total)
+    samples, stats = run.finish(data, buffers)
     return Draws(samples={k: np.asarray(v) for k, v in samples.items()},
                  stats={k: np.asarray(v) for k, v in stats.items()})
 
 
+#: Compiled blocks per phase (warmup, draws) when progress is reported.
+BLOCKS = 10
+
+
+def _block_lengths(total: int, blocks: int) -> list[int]:
+    """``total`` iterations in at most ``blocks`` near-equal positive blocks."""
+    blocks = max(1, min(blocks, total))
+    return [len(b) for b in np.array_split(np.arange(total), blocks) if len(b)]
+
+
+@dataclass(frozen=True)
+class _Runner:
+    """The compiled pieces of a NUTS run (see :func:`_nuts_runner`)."""
+
+    start: object
+    iterate: object
+    finish: object
+
+
 @functools.lru_cache(maxsize=64)
-def _nuts_runner(model, static_items, sampler: Sampler, has_init: bool):
+def _nuts_runner(model, static_items, sampler: Sampler, has_init: bool) -> _Runner:
+    """Three jitted functions, compiled once per (model, static options, sampler settings) and shapes.
+
+    ``start`` initialises the chains' states (vmapped) and the draw buffers; ``iterate``
+    advances every chain ``length`` iterations and, when ``keep``, writes them into the
+    buffers from ``offset`` on (warmup and draws are the same NUTS transition: one
+    compilation); ``finish`` maps the kept unconstrained draws to the model's
+    constrained and deterministic sites.  ``offset``, ``length`` and ``keep`` are traced,
+    so a phase run in one block or in ten compiles the same code and gives the same draws.
+    """
     from numpyro.infer.hmc import hmc
-    from numpyro.infer.util import initialize_model
+    from numpyro.infer.util import initialize_model, potential_energy
 
     mdl = functools.partial(model, **dict(static_items))
     C, D = sampler.chains, sampler.draws
     W = sampler.draws if sampler.warmup is None else sampler.warmup
 
-    def nuts_chains(key, data, init):
+    def kernels(z, data, key):
+        """numpyro's NUTS ``(state, sample_kernel)`` for a chain at ``z``: ``init_kernel`` sets the
+        settings ``sample_kernel`` reads (warmup length, tree depth, adaptation) in their closure."""
+        # the potential numpyro's initialize_model(..., dynamic_args=True) builds (the models enumerate nothing)
+        init_kernel, sample_kernel = hmc(
+            potential_fn_gen=lambda **kw: functools.partial(potential_energy, mdl, (), kw), algo="NUTS")
+        dense = [tuple(sorted(z))] if sampler.dense_mass else []
+        state = init_kernel(z, W, dense_mass=dense, target_accept_prob=sampler.target_accept,
+                            max_tree_depth=sampler.max_tree_depth, model_kwargs=data, rng_key=key)
+        return state, sample_kernel
+
+    def record(s):
+        return s.z, {"diverging": s.diverging, "lp": -s.potential_energy, "energy": s.energy,
+                     "n_steps": s.num_steps, "acceptance_rate": s.accept_prob,
+                     "step_size": s.adapt_state.step_size}
+
+    def nuts_start(key, data, init):
         k_model, k_chain = jax.random.split(key)
-        info = initialize_model(jax.random.split(k_model, C), mdl, model_kwargs=data, dynamic_args=True)
-        z0 = init if has_init else info.param_info.z
-        init_kernel, sample_kernel = hmc(potential_fn_gen=info.potential_fn, algo="NUTS")
-        dense = [tuple(sorted(z0))] if sampler.dense_mass else []
+        if has_init:
+            z0 = init
+        else:
+            z0 = initialize_model(jax.random.split(k_model, C), mdl, model_kwargs=data,
+                                  dynamic_args=True).param_info.z
 
         def chain(k, z):
-            state = init_kernel(z, W, dense_mass=dense, target_accept_prob=sampler.target_accept,
-                                max_tree_depth=sampler.max_tree_depth, model_kwargs=data, rng_key=k)
-            state, _ = jax.lax.scan(lambda s, _: (sample_kernel(s, model_kwargs=data), None), state, None,
-                                    length=W)
+            state, _ = kernels(z, data, k)
+            buffers = jax.tree.map(lambda v: jnp.zeros((D, *jnp.shape(v)), jnp.result_type(v)), record(state))
+            return state, buffers
 
-            def keep(s, _):
-                s = sample_kernel(s, model_kwargs=data)
-                return s, (s.z, {"diverging": s.diverging, "lp": -s.potential_energy, "energy": s.energy,
-                                 "n_steps": s.num_steps, "acceptance_rate": s.accept_prob,
-                                 "step_size": s.adapt_state.step_size})
+        return jax.vmap(chain)(jax.random.split(k_chain, C), z0)
 
-            _, out = jax.lax.scan(keep, state, None, length=D)
-            return out
+    def nuts_iterate(state, data, buffers, offset, length, keep):
+        def chain(s, buf):
+            _, sample_kernel = kernels(s.z, data, s.rng_key)  # its new state is unused (and compiled away)
 
-        z, stats = jax.vmap(chain)(jax.random.split(k_chain, C), z0)
-        post = info.postprocess_fn(**data)
+            def step(i, carry):
+                t, b = carry
+                t = sample_kernel(t, model_kwargs=data)
+                k = jnp.minimum(i, D - 1)
+                return t, jax.tree.map(lambda a, v: a.at[k].set(jnp.where(keep, v, a[k])), b, record(t))
+
+            return jax.lax.fori_loop(offset, offset + length, step, (s, buf))
+
+        return jax.vmap(chain)(state, buffers)
+
+    def nuts_finish(data, buffers):
+        from numpyro.infer.util import constrain_fn
+
+        z, stats = buffers
+        post = lambda v: constrain_fn(mdl, (), data, v, return_deterministic=True)  # noqa: E731
         return jax.vmap(jax.vmap(post))(z), stats
 
-    return jax.jit(nuts_chains)
+    return _Runner(start=jax.jit(nuts_start), iterate=jax.jit(nuts_iterate), finish=jax.jit(nuts_finish))
 
 
 def optimized_init(model, data, start, key, chains: int, *, static=None, paths: int | None = None,
@@ -233,8 +313,12 @@ def to_idata(draws: Draws, *, extra_posterior=None, loglik=None, predictive=None
                         coords=coords, dims=dims)
 
 
-def diagnose(idata, var_names, *, what: str = "the posterior", stacklevel: int = 4) -> dict:
-    """Divergences and max r_hat; a :class:`~htsr.errors.ConvergenceWarning` that says what to do."""
+def diagnose(idata, var_names, *, what: str = "the posterior", stacklevel: int = 4,
+             sampler: Sampler | None = None) -> dict:
+    """Divergences and max r_hat; a :class:`~htsr.errors.ConvergenceWarning` that says what to do.
+
+    ``sampler``: the run's settings, so the advice names values above them.
+    """
     az = arviz()
     div = int(np.asarray(idata.sample_stats["diverging"]).sum()) if "diverging" in idata.sample_stats else 0
     nchains = idata.posterior.sizes["chain"]
@@ -252,10 +336,17 @@ def diagnose(idata, var_names, *, what: str = "the posterior", stacklevel: int =
     if r_max > RHAT_MAX:
         problems.append(f"r_hat up to {r_max:.3f} (> {RHAT_MAX})")
     if problems:
+        if sampler is None:
+            more, ta = "more draws and warmup", "a higher target_accept (e.g. 0.95)"
+        else:
+            w = sampler.draws if sampler.warmup is None else sampler.warmup
+            more = f"more draws and warmup (now {sampler.draws} and {w} per chain)"
+            ta = (f"a higher target_accept (now {sampler.target_accept:g}, e.g. "
+                  f"{0.95 if sampler.target_accept < 0.95 else 0.99:g})")
         warnings.warn(
-            f"NUTS on {what}: {'; '.join(problems)}. Do not trust the intervals yet: rerun with more "
-            "draws and warmup, a higher target_accept (e.g. 0.95), or stronger priors; divergences on a "
-            "short tail often mean the data cannot identify the parameters.",
+            f"NUTS on {what}: {'; '.join(problems)}. Do not trust the intervals yet: rerun with {more}, "
+            f"{ta} (the command line's --draws, --warmup, --target-accept), or stronger priors; "
+            "divergences on a short tail often mean the data cannot identify the parameters.",
             ConvergenceWarning, stacklevel=stacklevel,
         )
     return {"n_divergent": div, "max_r_hat": r_max, "min_ess_bulk": ess_min}

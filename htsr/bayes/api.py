@@ -10,15 +10,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._jax import bucket, pad_batch, x64
+from .._progress import resolve as resolve_progress
 from ..data import as_sample, check_bool, check_choice, check_int, check_number, check_seed, check_tail, check_xmin
 from ..errors import FitError, HtsrError
+from ..errors import SmallSampleWarning
+from ..fitting.api import MIN_TAIL
 from ..models import registry
 from . import models as bm
 from . import threshold as th
 from ._mcmc import Sampler, arviz, diagnose, optimized_init, run_nuts, to_idata
 from .checks import LooComparison, ppc_pvalue_fixed, ppc_threshold
 from .conjugate import gamma_posterior
-from .priors import Gamma, resolve_priors, to_numpyro
+from .priors import SCALED, Gamma, resolve_priors, to_numpyro
 from .result import BayesFit
 
 __all__ = ["fit", "loo_compare"]
@@ -63,7 +66,8 @@ def _tail_of(x, xmin, xmax, discrete, law):
 def fit(data, model: str = "power_law", *, xmin=None, xmax=None, discrete: bool = False, seed: int = 0,
         draws: int = 1000, chains: int = 4, warmup: int | None = None, target_accept: float | None = None,
         priors=None, method: str = "nuts", body: str = "stretched_exponential", body_priors=None, min_tail: int = 10,
-        max_candidates: int | None = 200, xmin_prior: str = "log_tail", ppc_draws: int = 400) -> BayesFit:
+        max_candidates: int | None = 200, xmin_prior: str = "log_tail", ppc_draws: int = 400,
+        progress=None) -> BayesFit:
     """Posterior of a tail law by NUTS (or in closed form), as arviz InferenceData.
 
     Parameters
@@ -98,10 +102,20 @@ def fit(data, model: str = "power_law", *, xmin=None, xmax=None, discrete: bool 
         (every candidate alike); see :func:`htsr.bayes.threshold.threshold_log_prior`.
     ppc_draws : int
         Posterior draws (over all chains) used for the posterior predictive group and p-value.
+    progress : bool or callable, optional
+        ``True``: a bar on stderr (on a terminal); a callable gets ``(done, total)``, the NUTS
+        iterations per chain, warmup first (:func:`htsr.bayes._mcmc.run_nuts`).  The cost grows
+        with the sample (O(n) per leapfrog step) and with how hard the posterior is to explore:
+        see docs/bayes.md, "What a fit costs".
 
     Returns
     -------
     BayesFit
+
+    Warns
+    -----
+    SmallSampleWarning
+        With xmin fixed, a tail of fewer than 10 points (as :func:`htsr.fit`).
     """
     discrete = check_bool(discrete, "discrete")
     x = as_sample(data, discrete=discrete, name="data")
@@ -111,6 +125,7 @@ def fit(data, model: str = "power_law", *, xmin=None, xmax=None, discrete: bool 
         target_accept = TARGET_ACCEPT_UNKNOWN if xmin is None else 0.8
     sampler = make_sampler(draws, chains, warmup, target_accept, seed)
     ppc_draws = check_int(ppc_draws, "ppc_draws", minimum=1)
+    progress = resolve_progress(progress, "NUTS")
     with x64():
         if xmin is None:
             if law.bounded or method == "conjugate":
@@ -120,22 +135,26 @@ def fit(data, model: str = "power_law", *, xmin=None, xmax=None, discrete: bool 
             min_tail = check_int(min_tail, "min_tail", minimum=2)
             return _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min_tail,
                                   max_candidates, ppc_draws,
-                                  check_choice(xmin_prior, "xmin_prior", th.THRESHOLD_PRIORS))
+                                  check_choice(xmin_prior, "xmin_prior", th.THRESHOLD_PRIORS), progress)
         tail, xmin, xmax = _tail_of(x, xmin, xmax, discrete, law)
+        if tail.size < MIN_TAIL:  # the threshold htsr.fit warns at
+            warnings.warn(f"the tail at xmin={xmin:g} has {tail.size} point(s): below {MIN_TAIL} tail points the "
+                          f"posterior of {', '.join(law.param_names)} says more about the prior than the data",
+                          SmallSampleWarning, stacklevel=2)
         pri = resolve_priors(law, xmin, priors)
         if method == "conjugate":
             return _fit_conjugate(x, tail, xmin, law, pri, sampler, discrete, ppc_draws)
-        return _fit_tail(x, tail, xmin, xmax, law, pri, sampler, discrete, ppc_draws)
+        return _fit_tail(x, tail, xmin, xmax, law, pri, sampler, discrete, ppc_draws, progress)
 
 
-def _fit_tail(x, tail, xmin, xmax, law, pri, sampler, discrete, ppc_draws) -> BayesFit:
+def _fit_tail(x, tail, xmin, xmax, law, pri, sampler, discrete, ppc_draws, progress=None) -> BayesFit:
     k_mcmc, k_ppc = jax.random.split(jax.random.PRNGKey(sampler.seed))
     m = tail.size
     tj, mask = _padded(tail)
     xm, xM = jnp.float64(xmin), None if xmax is None else jnp.float64(xmax)
     draws = run_nuts(bm.tail_model, sampler, k_mcmc,
                      dict(x=tj, xmin=xm, xmax=xM, priors=numpyro_priors(pri), mask=mask),
-                     static=dict(law=law, discrete=discrete))
+                     static=dict(law=law, discrete=discrete), progress=progress)
     samples = draws.samples
     thin = thin_draws(sampler, ppc_draws)
     params = {k: jnp.asarray(samples[k][:, thin].reshape(-1)) for k in law.param_names}
@@ -144,7 +163,8 @@ def _fit_tail(x, tail, xmin, xmax, law, pri, sampler, discrete, ppc_draws) -> Ba
     dims = {"x": ["tail_point"]}
     idata = to_idata(draws, dims=dims, loglik={"x": np.asarray(ll)[..., :m]}, observed={"x": tail},
                      predictive={"x": np.asarray(reps)[:, :m].reshape(sampler.chains, thin.size, m)})
-    diag = diagnose(idata, law.param_names, what=f"the {law.name} tail ({tail.size} points)")
+    diag = diagnose(idata, law.param_names, what=f"the {law.name} tail ({tail.size} points)",
+                    sampler=sampler)
     return BayesFit(idata=idata, model=law.name, xmin=xmin, xmax=xmax, discrete=discrete, n=x.size,
                     n_tail=tail.size, method="nuts", seed=sampler.seed, ppc_p=p, diagnostics=diag,
                     var_names=law.param_names)
@@ -180,17 +200,18 @@ def _fit_conjugate(x, tail, xmin, law, pri, sampler, discrete, ppc_draws) -> Bay
 
 
 def _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min_tail, max_candidates,
-                   ppc_draws, xmin_prior) -> BayesFit:
+                   ppc_draws, xmin_prior, progress=None) -> BayesFit:
     # the body's parameters are strongly correlated (a truncated law): adapt a dense mass matrix
     sampler = dataclasses.replace(sampler, dense_mass=True)
     n = x.size
     cand = th.candidate_indices(x, min_tail=min_tail, max_candidates=max_candidates)
     if cand.size == 0:
         raise FitError(f"no xmin candidate leaves min_tail={min_tail} points in the tail of {n} values")
-    pri = resolve_priors(law, float(x[cand[0]]), priors)
+    x0, body_x0 = float(x[cand[0]]), float(np.median(x))
+    pri = resolve_priors(law, x0, priors)
     # the body's scale priors are centred on the sample's median: the body law lives on [x_1, inf),
     # but x_1 (the smallest value) is no scale of it
-    bpri = resolve_priors(body_law, float(np.median(x)), body_priors)
+    bpri = resolve_priors(body_law, body_x0, body_priors)
     # padded to bucket sizes (masked), so samples of similar size share one compiled sampler
     xj, _ = _padded(x)
     K = bucket(cand.size)
@@ -198,11 +219,13 @@ def _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min
     mj = jnp.asarray(th.threshold_log_prior(n, cand, xmin_prior, width=K))
     nj = jnp.asarray(n)
     k_mcmc, k_post, k_ppc, k_init = jax.random.split(jax.random.PRNGKey(sampler.seed), 4)
-    data = dict(x=xj, n=nj, cand=cj, cprior=mj, priors=numpyro_priors(pri), body_priors=numpyro_priors(bpri))
+    data = dict(x=xj, n=nj, cand=cj, cprior=mj, body_x0=jnp.float64(body_x0), priors=numpyro_priors(pri),
+                body_priors=numpyro_priors(bpri))
     static = dict(law=law, body_law=body_law, discrete=discrete)
-    init = optimized_init(bm.threshold_model, data, threshold_start(x, law, body_law, discrete), k_init,
+    init = optimized_init(bm.threshold_model, data,
+                          threshold_start(x, law, body_law, discrete, x0=x0, body_x0=body_x0), k_init,
                           sampler.chains, static=static)
-    draws = run_nuts(bm.threshold_model, sampler, k_mcmc, data, static=static, init_params=init)
+    draws = run_nuts(bm.threshold_model, sampler, k_mcmc, data, static=static, init_params=init, progress=progress)
     samples = draws.samples
     C, D = sampler.chains, sampler.draws
     theta = {k: jnp.asarray(samples[k].reshape(C * D)) for k in law.param_names}
@@ -220,7 +243,8 @@ def _fit_threshold(x, law, body_law, sampler, discrete, priors, body_priors, min
                      loglik={"x": np.asarray(ll)[:, :n].reshape(C, D, n)}, observed={"x": x},
                      predictive={"x_tail": np.asarray(reps)[:, :n].reshape(C, -1, n)})
     # warn on what is reported (the tail law and xmin); the body's parameters are nuisance
-    diag = diagnose(idata, (*law.param_names, "xmin"), what=f"the unknown-xmin {law.name} model ({n} points)")
+    diag = diagnose(idata, (*law.param_names, "xmin"), what=f"the unknown-xmin {law.name} model ({n} points)",
+                    sampler=sampler)
     diag["n_candidates"] = int(cand.size)
     return BayesFit(idata=idata, model=law.name, xmin=None, xmax=None, discrete=discrete, n=n, n_tail=None,
                     method="nuts", seed=sampler.seed, ppc_p=p, diagnostics=diag,
@@ -241,13 +265,15 @@ def numpyro_priors(priors: dict) -> dict:
     return {k: to_numpyro(v) for k, v in priors.items()}
 
 
-def threshold_start(x, law, body_law, discrete, prefix=""):
+def threshold_start(x, law, body_law, discrete, prefix="", *, x0, body_x0):
     """Constrained starting values of the threshold model's sites, from the Clauset fit.
 
     The tail law's MLE above the Clauset xmin (:func:`htsr.fit`) and the body law's MLE
     on the points below it (as a law on ``[x_1, inf)``); a parameter whose MLE is not
     finite, did not converge or ended on its box is left out (it starts at its prior
-    median).  :func:`~htsr.bayes._mcmc.optimized_init` moves on from here to the mode.
+    median).  ``x0``, ``body_x0``: the scales the model's sites use (a stretched exponential's
+    ``lam`` is the site ``lam_scaled = lam * x0**beta``, :func:`htsr.bayes.models.sample_law_params`).
+    :func:`~htsr.bayes._mcmc.optimized_init` moves on from here to the mode.
     """
     from ..fitting import fit as clauset_fit
 
@@ -270,6 +296,10 @@ def threshold_start(x, law, body_law, discrete, prefix=""):
             if (np.isfinite(v) and bool(np.asarray(m.converged)[0]) and not bool(np.asarray(m.at_boundary)[0, k])
                     and bool(lw.constraints[k].check(v))):
                 start[pre + name] = v
+        if lw.name == "stretched_exponential":  # the site is lam * x0^beta (needs both)
+            lam, beta = start.pop(pre + "lam", None), start.get(pre + "beta")
+            if lam is not None and beta is not None:
+                start[pre + SCALED] = lam * (x0 if pre == prefix else body_x0) ** beta
     return start
 
 

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._jax import bucket, pad_batch, pad_rows, x64
+from .._progress import resolve as resolve_progress
 from ..data import as_sample, check_bool, check_choice, check_int, check_tail, check_xmin
 from ..errors import FitError, HtsrError
 from ..models import registry
@@ -27,7 +28,8 @@ __all__ = ["fit_many"]
 def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool = False, seed: int = 0,
              draws: int = 1000, chains: int = 4, warmup: int | None = None, target_accept: float | None = None,
              prior=None, body: str = "stretched_exponential", body_priors=None, min_tail: int = 10,
-             max_candidates: int | None = 200, xmin_prior: str = "log_tail", ppc_draws: int = 400) -> BayesManyFit:
+             max_candidates: int | None = 200, xmin_prior: str = "log_tail", ppc_draws: int = 400,
+             progress=None) -> BayesManyFit:
     """Power-law posteriors of many samples in one NUTS run.
 
     Parameters
@@ -48,6 +50,8 @@ def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool =
         ``ppc_p`` is each layer's KS posterior predictive p-value.
     target_accept : float, optional
         NUTS target acceptance: default 0.9, or 0.95 with xmin unknown (as :func:`htsr.bayes.fit`).
+    progress : bool or callable, optional
+        As in :func:`htsr.bayes.fit`: NUTS iterations per chain, warmup first.
     Other parameters as in :func:`htsr.bayes.fit`.
     """
     hierarchical = check_bool(hierarchical, "hierarchical")
@@ -59,6 +63,7 @@ def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool =
         target_accept = TARGET_ACCEPT_UNKNOWN if xmin is None else 0.9
     sampler = make_sampler(draws, chains, warmup, target_accept, seed)
     ppc_draws = check_int(ppc_draws, "ppc_draws", minimum=1)
+    progress = resolve_progress(progress, "NUTS")
     law = registry.get("power_law")
     alpha_prior = resolve_priors(law, 1.0, None if prior is None else {"alpha": prior})["alpha"]
     with x64():
@@ -66,7 +71,8 @@ def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool =
             body_law = registry.get(check_choice(body, "body", BODY_LAWS))
             return _many_threshold(xs, law, body_law, sampler, hierarchical, discrete, alpha_prior,
                                    body_priors, check_int(min_tail, "min_tail", minimum=2), max_candidates,
-                                   ppc_draws, check_choice(xmin_prior, "xmin_prior", th.THRESHOLD_PRIORS))
+                                   ppc_draws, check_choice(xmin_prior, "xmin_prior", th.THRESHOLD_PRIORS),
+                                   progress)
         xmins = _xmins(xs, xmin, discrete)
         tails = []
         for i, (x, xm) in enumerate(zip(xs, xmins)):
@@ -79,7 +85,7 @@ def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool =
         xj, mj, xminj = jnp.asarray(padded), jnp.asarray(mask), jnp.asarray(xmins)
         draws = run_nuts(bm.many_tail_model, sampler, key,
                          dict(x=xj, mask=mj, xmin=xminj, prior=to_numpyro(alpha_prior)),
-                         static=dict(law=law, discrete=discrete, hierarchical=hierarchical))
+                         static=dict(law=law, discrete=discrete, hierarchical=hierarchical), progress=progress)
         C, L = sampler.chains, len(xs)
         thin = thin_draws(sampler, ppc_draws)
         alpha_all = jnp.asarray(draws.samples["alpha"])
@@ -90,7 +96,7 @@ def fit_many(samples, *, hierarchical: bool = True, xmin="fit", discrete: bool =
         idata = to_idata(draws, dims=dims, loglik={"x": np.asarray(ll)}, observed={"x": padded},
                          predictive={"x": np.asarray(reps).reshape(C, thin.size, L, -1)})
         names = ("alpha", "m", "tau") if hierarchical else ("alpha",)
-        diag = diagnose(idata, names, what=f"{len(xs)} tails")
+        diag = diagnose(idata, names, what=f"{len(xs)} tails", sampler=sampler)
         return BayesManyFit(idata=idata, hierarchical=hierarchical, xmin=np.asarray(xmins), n_tail=counts,
                             discrete=discrete, seed=sampler.seed, diagnostics=diag,
                             var_names=("alpha_network", "tau", "alpha") if hierarchical else ("alpha",),
@@ -117,7 +123,7 @@ def _xmins(xs, xmin, discrete) -> np.ndarray:
 
 
 def _many_threshold(xs, law, body_law, sampler, hierarchical, discrete, alpha_prior, body_priors, min_tail,
-                    max_candidates, ppc_draws, xmin_prior) -> BayesManyFit:
+                    max_candidates, ppc_draws, xmin_prior, progress=None) -> BayesManyFit:
     sampler = dataclasses.replace(sampler, dense_mass=True)
     cands = [th.candidate_indices(x, min_tail=min_tail, max_candidates=max_candidates) for x in xs]
     for i, c in enumerate(cands):
@@ -132,12 +138,14 @@ def _many_threshold(xs, law, body_law, sampler, hierarchical, discrete, alpha_pr
     bpri = resolve_priors(body_law, x0, body_priors)
     xj, nj, cj, mj = (jnp.asarray(a) for a in (padded, counts, cand, cprior))
     k_mcmc, k_post, k_ppc, k_init = jax.random.split(jax.random.PRNGKey(sampler.seed), 4)
-    data = dict(x=xj, n=nj, cand=cj, cprior=mj, prior=to_numpyro(alpha_prior),
+    data = dict(x=xj, n=nj, cand=cj, cprior=mj, body_x0=jnp.asarray(x0), prior=to_numpyro(alpha_prior),
                 body_priors=numpyro_priors(bpri))
     static = dict(law=law, body_law=body_law, discrete=discrete, hierarchical=hierarchical)
-    init = optimized_init(bm.many_threshold_model, data, _many_start(xs, law, body_law, discrete, hierarchical),
+    init = optimized_init(bm.many_threshold_model, data,
+                          _many_start(xs, cands, x0, law, body_law, discrete, hierarchical),
                           k_init, sampler.chains, static=static)
-    draws = run_nuts(bm.many_threshold_model, sampler, k_mcmc, data, static=static, init_params=init)
+    draws = run_nuts(bm.many_threshold_model, sampler, k_mcmc, data, static=static, init_params=init,
+                     progress=progress)
     samples = draws.samples
     C, D, L = sampler.chains, sampler.draws, len(xs)
     alpha = jnp.asarray(samples["alpha"].reshape(C * D, L))
@@ -151,13 +159,13 @@ def _many_threshold(xs, law, body_law, sampler, hierarchical, discrete, alpha_pr
     extra = {"xmin": xmin_draws.reshape(C, D, L), "n_tail": (counts[None, :] - j).reshape(C, D, L),
              "phi": np.asarray(phi).reshape(C, D, L)}
     dims = _dims(hierarchical, {"xmin": ["layer"], "n_tail": ["layer"], "phi": ["layer"], "x": ["layer", "point"],
-                                **{"body_" + k: ["layer"] for k in body_law.param_names}})
+                                **{k: ["layer"] for k in samples if k.startswith("body_")}})
     dims["x_tail"] = ["layer", "tail_slot"]
     idata = to_idata(draws, extra_posterior=extra, dims=dims,
                      loglik={"x": np.asarray(ll).reshape(C, D, L, -1)}, observed={"x": padded}, coords=None,
                      predictive={"x_tail": np.asarray(reps).reshape(C, -1, L, padded.shape[1])})
     names = ("alpha", "m", "tau") if hierarchical else ("alpha",)
-    diag = diagnose(idata, names, what=f"{L} samples with unknown xmin")
+    diag = diagnose(idata, names, what=f"{L} samples with unknown xmin", sampler=sampler)
     return BayesManyFit(idata=idata, hierarchical=hierarchical, xmin=None, n_tail=None, discrete=discrete,
                         seed=sampler.seed, diagnostics=diag,
                         var_names=("alpha_network", "tau", "alpha") if hierarchical else ("alpha",),
@@ -170,10 +178,11 @@ def _ppc_many(law, x, n, alpha, j, keys, discrete):
     return jax.vmap(one, in_axes=(0, 0, 1, 1, 0), out_axes=1)(x, n, alpha, j, keys)
 
 
-def _many_start(xs, law, body_law, discrete, hierarchical):
+def _many_start(xs, cands, body_x0, law, body_law, discrete, hierarchical):
     """Starting values of the unknown-xmin many-sample model: each layer's Clauset-based start."""
-    starts = [threshold_start(x, law, body_law, discrete) for x in xs]
-    names = ["alpha", *("body_" + k for k in body_law.param_names)]
+    starts = [threshold_start(x, law, body_law, discrete, x0=float(x[c[0]]), body_x0=float(b))
+              for x, c, b in zip(xs, cands, body_x0)]
+    names = ["alpha", *sorted({k for s in starts for k in s if k.startswith("body_")})]
     out = {}
     for name in names:
         vals = [s.get(name) for s in starts]

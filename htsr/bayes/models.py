@@ -9,6 +9,10 @@
     xmin unknown: the whole sample under the body/tail mixture of
     :mod:`htsr.bayes.threshold`, threshold and tail fraction summed out exactly
     (``numpyro.factor``).  Body parameters are the sites ``body_<name>``.
+
+The stretched exponential's ``lam`` (units ``x^-beta``) is sampled as the
+dimensionless ``lam_scaled = lam * x0^beta`` (:func:`sample_law_params`), so the
+sampler's coordinates, like the default priors, do not depend on the data's units.
 ``many_tail_model``
     L padded tails (L, P) with masks, one xmin per tail.  ``hierarchical``:
     ``log(alpha_l - 1) = m + tau * z_l``, ``z_l ~ Normal(0, 1)`` (non-centred),
@@ -34,30 +38,57 @@ import numpyro.distributions as dist
 
 from . import threshold as th
 from .distribution import LawDistribution
-from .priors import to_numpyro
+from .priors import SCALED, to_numpyro
 
 __all__ = ["tail_model", "threshold_model", "many_tail_model", "many_threshold_model", "tail_loglik",
-           "many_tail_loglik", "HYPER"]
+           "many_tail_loglik", "sample_law_params", "HYPER"]
 
 #: Hyperpriors of the hierarchical model: m ~ Normal(*m), tau ~ HalfNormal(tau).
 HYPER = {"m": (math.log(1.5), 1.0), "tau": 1.0}
 
 
-def _sample_params(law, priors, prefix=""):
-    return {name: numpyro.sample(prefix + name, to_numpyro(priors[name])) for name in law.param_names}
+def sample_law_params(law, priors, x0, prefix=""):
+    """The law's parameters as sample sites ``prefix + name``, in coordinates free of the data's units.
+
+    Every law but the stretched exponential: one site per parameter, with its prior.  The
+    stretched exponential's ``lam`` has units ``x^-beta``: in the sampler's coordinates
+    ``(log lam, log beta)`` a change of units ``x -> s x`` shears the posterior by
+    ``beta * log s`` (``log lam`` moves with ``beta``), which, 6.9 per unit of beta for
+    values in the thousands, bent it into a narrow curved valley where NUTS's step size went to 0
+    and every step hit the tree-depth limit (docs/bayes.md, "What a fit costs").  So the
+    site is the dimensionless ``lam_scaled = lam * x0**beta`` (``x0`` the scale of the
+    default priors: xmin, or the sample's median for a body) and ``lam`` a deterministic site.
+    The default prior is on ``lam_scaled``; a prior given on ``lam`` is carried over
+    exactly (a ``TransformedDistribution``: the same posterior in other coordinates).
+    """
+    if law.name != "stretched_exponential":
+        return {name: numpyro.sample(prefix + name, to_numpyro(priors[name])) for name in law.param_names}
+    beta = numpyro.sample(prefix + "beta", to_numpyro(priors["beta"]))
+    unit = jnp.asarray(x0) ** beta
+    if SCALED in priors:
+        d = to_numpyro(priors[SCALED])
+    else:
+        d = dist.TransformedDistribution(to_numpyro(priors["lam"]),
+                                         dist.transforms.AffineTransform(0.0, unit, domain=dist.constraints.positive))
+    scaled = numpyro.sample(prefix + SCALED, d)
+    return {"lam": numpyro.deterministic(prefix + "lam", scaled / unit), "beta": beta}
 
 
 def tail_model(x, *, law, xmin, xmax=None, discrete=False, priors, mask=None):
     """Fixed-xmin tail model: the observed site ``x`` is the tail itself (padded where ``~mask``)."""
-    theta = _sample_params(law, priors)
+    theta = sample_law_params(law, priors, xmin)
     d = LawDistribution(law, theta, xmin, xmax, discrete=discrete).expand(jnp.shape(x))
     numpyro.sample("x", d if mask is None else d.mask(mask), obs=x)
 
 
-def threshold_model(x, n, cand, cprior, *, law, body_law, discrete=False, priors, body_priors):
-    """Unknown-xmin model of the whole sample ``x`` (see :mod:`htsr.bayes.threshold`)."""
-    theta = _sample_params(law, priors)
-    body = _sample_params(body_law, body_priors, "body_")
+def threshold_model(x, n, cand, cprior, body_x0, *, law, body_law, discrete=False, priors, body_priors):
+    """Unknown-xmin model of the whole sample ``x`` (see :mod:`htsr.bayes.threshold`).
+
+    ``body_x0``: the scale of the body's priors (the sample's median); the tail law's is the
+    smallest candidate ``x[cand[0]]``.
+    """
+    theta = sample_law_params(law, priors, x[cand[0]])
+    body = sample_law_params(body_law, body_priors, body_x0, "body_")
     numpyro.factor("loglik", th.marginal_loglik(law, body_law, theta, body, x, n, cand, cprior, discrete=discrete))
 
 
@@ -83,13 +114,14 @@ def many_tail_model(x, mask, xmin, *, law, discrete=False, hierarchical=True, pr
     numpyro.sample("x", d.expand((L, P)).mask(mask), obs=x)
 
 
-def many_threshold_model(x, n, cand, cprior, *, law, body_law, discrete=False, hierarchical=True,
+def many_threshold_model(x, n, cand, cprior, body_x0, *, law, body_law, discrete=False, hierarchical=True,
                          prior, body_priors):
-    """L whole samples padded to (L, P) (real lengths ``n``), candidates (L, K) with log prior masses ``cprior``."""
+    """L whole samples padded to (L, P) (real lengths ``n``), candidates (L, K) with log prior masses ``cprior``;
+    ``body_x0`` (L,) the scales of the body priors."""
     L = x.shape[0]
     alpha = _alphas(L, hierarchical, prior)
     with numpyro.plate("layer", L):
-        body = {k: numpyro.sample("body_" + k, to_numpyro(body_priors[k])) for k in body_law.param_names}
+        body = sample_law_params(body_law, body_priors, body_x0, "body_")
 
     def one(a, bd, xl, nl, cl, ml):
         return th.marginal_loglik(law, body_law, {"alpha": a}, bd, xl, nl, cl, ml, discrete=discrete)

@@ -7,8 +7,9 @@ constraint.  The specs exist so that priors are typed, printable and
 recognisable: the conjugate closed form (:func:`htsr.bayes.conjugate`) needs to
 know that the prior of ``alpha - 1`` is a Gamma.
 
-Default priors (weakly informative; ``x0`` is the tail's xmin, which makes the
-rate priors scale-free):
+Default priors (weakly informative; ``x0`` is the tail's xmin, which makes them
+scale-free: multiplying the data by ``s`` multiplies every scale parameter's
+prior accordingly and leaves the posterior of ``alpha``, ``beta``, ``sigma`` as it was):
 
 =======================  =========  ===========================================
 law                      parameter  default prior
@@ -19,7 +20,8 @@ law                      parameter  default prior
 ``power_law_cutoff``     alpha      ``Normal(2, 3)``
                          lam        ``lam * x0 ~ Exponential(1)``
 ``exponential``          lam        ``lam * x0 ~ Exponential(1)``
-``stretched_exponential`` lam       ``lam ~ LogNormal(-ln x0, 2)``
+``stretched_exponential`` lam       ``lam * x0^beta ~ LogNormal(0, 2)`` (``lam`` has units
+                                    ``x^-beta``; the spec is keyed ``lam_scaled``)
                          beta       ``LogNormal(0, 1)``
 ``lognormal``            mu         ``Normal(ln x0, 5)``
                          sigma      ``HalfNormal(5)``
@@ -108,6 +110,11 @@ class Exponential:
 
 _SPECS = (Gamma, Normal, HalfNormal, LogNormal, Exponential)
 
+#: Key of the stretched exponential's default prior: on the dimensionless ``lam * x0**beta``, not on ``lam``
+#: (whose units, ``x^-beta``, change with beta): the model samples that product
+#: (:func:`htsr.bayes.models.sample_law_params`), so the posterior's geometry does not depend on the data's units.
+SCALED = "lam_scaled"
+
 
 def default_priors(law_name: str, x0: float) -> dict:
     """The default prior spec of every parameter of a law, for a tail starting at ``x0``."""
@@ -117,7 +124,8 @@ def default_priors(law_name: str, x0: float) -> dict:
         "bounded_power_law": {"alpha": Normal(2.0, 3.0)},
         "power_law_cutoff": {"alpha": Normal(2.0, 3.0), "lam": Exponential(x0)},
         "exponential": {"lam": Exponential(x0)},
-        "stretched_exponential": {"lam": LogNormal(-lx, 2.0), "beta": LogNormal(0.0, 1.0)},
+        # the prior of the dimensionless lam * x0^beta (SCALED): scale-free whatever beta is
+        "stretched_exponential": {SCALED: LogNormal(0.0, 2.0), "beta": LogNormal(0.0, 1.0)},
         "lognormal": {"mu": Normal(lx, 5.0), "sigma": HalfNormal(5.0)},
     }
     return dict(table[law_name])
@@ -133,6 +141,8 @@ def resolve_priors(law, x0: float, priors: Mapping | None) -> dict:
     unknown = sorted(set(priors) - set(law.param_names))
     if unknown:
         raise HtsrError(f"priors given for {unknown}, but the {law.name} law has parameters {law.param_names}")
+    if "lam" in priors:  # a prior on lam itself replaces the default one on lam * x0^beta
+        out.pop(SCALED, None)
     for name, prior in priors.items():
         if not (isinstance(prior, _SPECS) or hasattr(prior, "log_prob")):
             raise HtsrError(f"the prior of {name} must be a prior spec (htsr.bayes.Gamma, ...) or a numpyro "

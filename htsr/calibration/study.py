@@ -18,6 +18,7 @@ import numpy as np
 
 from .._dask import resolve_client
 from .._progress import resolve
+from ..data import check_output, to_plain
 from ..errors import HtsrError
 from ..rmt import esd_exponent
 from .cells import FIELDS, run_cell
@@ -180,8 +181,8 @@ def _resume(ds, grid: Grid, path: Path) -> int:
     """Copy the stored cells of ``path`` into ``ds``; how many were copied."""
     old = open_study(path)
     want = grid.attrs()
-    diff = [f"{k}: stored {old.attrs.get(k)!r}, asked {v!r}" for k, v in want.items()
-            if str(old.attrs.get(k)) != str(v)]
+    diff = [f"{k}: stored {to_plain(old.attrs.get(k))!r}, asked {v!r}" for k, v in want.items()
+            if str(old.attrs.get(k)) != str(v)]  # plain values: 0, not np.int64(0)
     if diff:
         raise HtsrError(f"store {path} holds a different study ({'; '.join(diff)}): "
                         "use another path, or delete it to start again")
@@ -276,6 +277,7 @@ def calibrate(generator: str, *, mu=None, M=None, Q=None, alpha=None, n=None,
     path = None if store is None else Path(store)
     if path is not None:
         _engine(path)
+        check_output(path, "store", folder=path.suffix == ".zarr" and path.is_dir())  # before any cell runs
     client = resolve_client(client, name="client")
     ds = _empty(grid)
     if path is not None and path.exists():
@@ -306,8 +308,24 @@ def calibrate(generator: str, *, mu=None, M=None, Q=None, alpha=None, n=None,
         raise
     ds = summarize(ds)
     if path is not None and (done or not path.exists()):
-        save_study(ds, path)
+        _save_or_keep(ds, path)
     return ds
+
+
+def _save_or_keep(ds, path: Path) -> None:
+    """The final save; if ``path`` cannot be written now, the study goes to a temporary file and the
+    error says where, so that a finished computation is never lost to a failed write."""
+    try:
+        save_study(ds, path)
+    except OSError as exc:
+        import tempfile
+
+        fd, spare = tempfile.mkstemp(prefix="htsr-study-", suffix=path.suffix or ".nc")
+        os.close(fd)
+        os.unlink(spare)
+        save_study(ds, spare)
+        raise HtsrError(f"cannot write the study to {path} ({exc.strerror or exc}); "
+                        f"it was saved to {spare} instead") from None
 
 
 def _on_cluster(client, grid: Grid, todo: list, record) -> None:

@@ -25,10 +25,42 @@ def table(rows: list[tuple[str, str]]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
+def check_figure(path, name: str = "--plot"):
+    """Before any work: the figure's place can be written (a missing folder is created when the figure
+    is saved), and matplotlib knows its format."""
+    from ..data import check_output
+    from ..errors import HtsrError
+
+    if path is None:
+        return None
+    out = check_output(path, name)
+    suffix = out.suffix.lstrip(".").lower()
+    if suffix:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if suffix not in formats:
+            raise HtsrError(f"{name} {str(path)!r}: matplotlib cannot write .{suffix} figures "
+                            f"(it can write {', '.join(sorted(formats))})")
+    return out
+
+
+def plain_help(text: str) -> str:
+    """reST markup of a docstring as plain text for ``--help``: ``code`` and :func:`name` lose their marks."""
+    import re
+
+    text = re.sub(r":[a-z:]+:`(~?)([^`]+)`",
+                  lambda m: m.group(2).rsplit(".", 1)[-1] if m.group(1) else m.group(2), text)
+    return text.replace("``", "")
+
+
 def save_figure(fig, path: str) -> None:
+    from pathlib import Path
+
     from ..errors import DataError
 
     try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # checked before the work (check_figure)
         fig.savefig(path, dpi=120, bbox_inches="tight")
     except (OSError, ValueError) as exc:
-        raise DataError(f"cannot write the plot to {path}: {exc}") from None
+        raise DataError(f"cannot write the plot to {path}: {exc} (the results were printed before it)") from None

@@ -13,13 +13,15 @@ when run again.  Bad grids are one line and exit status 2.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..errors import HtsrError
+from ._common import plain_help
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("calibrate", help="calibration study: fitted alpha vs the generator's parameter and size",
-                       description=__doc__.split("\n\n")[0])
+                       description=plain_help(__doc__.split("\n\n")[0]))
     p.add_argument("action", nargs="*", metavar="plot STUDY",
                    help="'plot STUDY.nc --out DIR' draws a stored study; without it, run a study")
     p.add_argument("--generator", default="pareto", help="power_law, pareto (default), student_t or gaussian")
@@ -87,12 +89,25 @@ def run(args) -> int:
     grid = {k: v for k, v in grid.items() if v is not None}
     estimators = [e.strip() for e in args.estimators.split(",") if e.strip()]
     out = args.out or "study.nc"
+    _check_before_work(out, args.scheduler)
+    args.on_interrupt = f"the cells finished so far are saved in {out}; the same command resumes from them"
     ds = calibrate(args.generator, **grid, estimators=estimators, reps=args.reps, seed=args.seed,
                    min_tail=args.min_tail, client=args.scheduler, store=out, progress=not args.quiet)
     if not args.quiet:
         _print_summary(ds)
     print(f"study written to {out} (htsr calibrate plot {out} --out DIR draws it)")
     return 0
+
+
+def _check_before_work(out: str, scheduler) -> None:
+    """A bad --out or --scheduler answers now, not after the study has run."""
+    from .._dask import check_address
+    from ..data import check_output
+
+    if scheduler is not None:
+        check_address(scheduler, name="--scheduler")
+    store = Path(out)
+    check_output(store, "--out", folder=store.suffix == ".zarr" and store.is_dir())
 
 
 def _print_summary(ds) -> None:
@@ -107,9 +122,11 @@ def _print_summary(ds) -> None:
 
 def _plot(path, out) -> int:
     from ..calibration import open_study
+    from ..data import check_output
     from ..plot.calibration import study_figures
 
     ds = open_study(path)
+    check_output(out, "--out", folder=True)
     paths = study_figures(ds, out)
     for p in paths:
         print(f"wrote {p}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import read_data, save_figure, to_json
+from ._common import check_figure, read_data, save_figure, to_json
 
 
 def add_parser(sub) -> None:
@@ -33,6 +33,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     x = read_data(args.file)  # file errors answer before JAX is imported
+    check_figure(args.plot)  # and a bad --plot path before the work
     from ..inference.compare import compare_all
 
     df = compare_all(x, xmin=args.xmin, discrete=args.discrete)
@@ -51,6 +52,7 @@ def run(args) -> int:
         }))
     else:
         print(_text(df))
+    sys.stdout.flush()  # the results are out before the figure is written
     if args.plot:
         import matplotlib
 
@@ -72,17 +74,40 @@ def _text(df) -> str:
     head = (f"power law ({kind}): alpha = {pl_fit.params['alpha']:.4f} ± {pl_fit.se['alpha']:.4f}, "
             f"xmin = {df.attrs['xmin']:.6g}, n_tail = {df.attrs['n_tail']}")
     cols = ("alternative", "R", "norm. R", "p", "test", "verdict", "fitted parameters")
-    rows = []
+    rows, notes = [], []
     for name, r in df.iterrows():
         fit = df.attrs["fits"][name]
         params = ", ".join(f"{k}={v:.4g}" for k, v in fit.params.items())
-        if fit.at_boundary:
-            params += " (boundary)"
+        note = _degenerate(name, fit)
+        if note:
+            notes.append(f"[{len(notes) + 1}] {name.replace('_', ' ')}: {note}")
+            params += f" [{len(notes)}]"
         rows.append((name.replace("_", " "), f"{r.R:.4g}", f"{r.normalized_R:.3f}", f"{r.p:.3g}",
                      "nested" if r.nested else "Vuong", r.verdict, params))
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(cols)]
     lines = [head, "", "  ".join(c.ljust(w) for c, w in zip(cols, widths))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in rows]
     lines.append("")
+    lines += notes
     lines.append("R > 0 favours the power law; verdicts at the 0.1 level (Clauset et al. 2009, Table 6.2).")
     return "\n".join(lines)
+
+
+def _degenerate(name: str, fit) -> str:
+    """A note when an alternative's fit is degenerate: on its parameter box, or (lognormal) so near
+    the power-law limit that over the data it is a power law; empty otherwise."""
+    import math
+
+    if fit.at_boundary:
+        return (f"at the boundary of its parameter space ({', '.join(fit.at_boundary)}): the fit is degenerate, "
+                "the likelihood still rising towards a limit of the family (for this law, usually the power "
+                "law itself); its parameters are not estimates, and its R compares the power law with that limit")
+    if name == "lognormal" and fit.tail is not None and len(fit.tail):
+        mu, sigma = fit.params["mu"], fit.params["sigma"]
+        span = math.log(float(max(fit.tail)) / fit.xmin)
+        if span ** 2 / (2 * sigma ** 2) < 1:  # the curvature adds < 1 to log p across the whole tail
+            slope = 1 + (math.log(fit.xmin) - mu) / sigma ** 2
+            return (f"mu = {mu:.4g} lies far below ln(xmin) = {math.log(fit.xmin):.4g}: near the power-law "
+                    f"limit (mu -> -inf, sigma -> inf), so over the data this lognormal is a power law with "
+                    f"exponent {slope:.4g} and its mu and sigma are not determined separately: the fit is degenerate")
+    return ""

@@ -32,9 +32,10 @@ def spectrum(M: int, Q: float, mu: float, seed: int) -> np.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     from ..fitting import fit
-    from ._common import to_json
+    from ._common import check_figure, to_json
     from .fit import format_result, write_plot
 
+    check_figure(args.plot)  # a bad --plot path answers before the work
     evals = spectrum(args.M, args.Q, args.mu, args.seed)
     result = fit(evals)
     if args.json:

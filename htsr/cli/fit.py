@@ -7,7 +7,8 @@ import sys
 
 from .._progress import Bar
 
-from ._common import read_data, save_figure, table, to_json
+from ._bayes import add_sampler_flags, nuts_progress, sampler_options
+from ._common import check_figure, read_data, save_figure, table, to_json
 
 
 def add_parser(sub) -> None:
@@ -42,9 +43,11 @@ def add_parser(sub) -> None:
     p.add_argument("--level", type=float, default=0.95, help="confidence level of --bootstrap intervals")
     p.add_argument("--bayes", action="store_true",
                    help="add the NUTS posterior of alpha (mean, sd, 94%% HDI; and of xmin when --xmin is not "
-                        "given: the unknown-xmin model of docs/bayes.md), 4 chains x 1000 draws")
+                        "given: the unknown-xmin model of docs/bayes.md), 4 chains x 1000 draws by default; "
+                        "minutes on thousands of points (progress on stderr)")
     p.add_argument("--seed", type=int, default=0, help="seed of --gof, --bootstrap and --bayes (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_sampler_flags(p, chains=4, target_accept="0.95 with xmin unknown, 0.8 with --xmin")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr (a bar, or lines when not a terminal)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="OUT.png", default=None,
                    help="write a figure: PDF, CCDF and D versus xmin")
@@ -79,7 +82,9 @@ def _with_progress(label, quiet, fn, **kwargs):
 
 
 def run(args: argparse.Namespace) -> int:
+    sampler = sampler_options(args, enabled=args.bayes)  # sampler flags without --bayes: an error, before work
     data = read_data(args.file)  # a missing or malformed file answers before JAX is imported
+    check_figure(args.plot)  # a bad --plot path answers before the work, not after it
     from ..fitting import fit
 
     result = _with_progress(
@@ -106,15 +111,37 @@ def run(args: argparse.Namespace) -> int:
     if args.bayes:
         from ..bayes import fit as bayes_fit
 
-        bayes = bayes_fit(data, xmin=args.xmin, discrete=args.discrete, seed=args.seed).to_dict()
+        bayes = _bayes(bayes_fit, data, args, sampler).to_dict()
         out["bayes"] = bayes
-    if args.plot:
-        write_plot(result, args.plot)
-    if args.json:
+    if args.json:  # the results first: a failed figure write cannot lose them
         print(to_json(out))
     else:
         print(format_result(result, gof_result, boot, bayes))
+    sys.stdout.flush()
+    if args.plot:
+        write_plot(result, args.plot)
     return 0
+
+
+def _bayes(bayes_fit, data, args, sampler):
+    """``htsr.bayes.fit`` with the command's settings, its progress on stderr (docs/bayes.md, "What a fit costs")."""
+    draws = sampler.get("draws", 1000)
+    what = f"bayes ({'xmin fixed' if args.xmin is not None else 'xmin unknown'}, {len(data)} points)"
+    progress, close = nuts_progress(args.quiet, what, warmup=sampler.get("warmup", draws), draws=draws,
+                                    chains=sampler.get("chains", 4))
+    try:
+        return bayes_fit(data, xmin=args.xmin, discrete=args.discrete, seed=args.seed, progress=progress, **sampler)
+    finally:  # also on Ctrl-C: end the bar's line
+        close()
+
+
+def _interval(name: str, lo: float, hi: float) -> str:
+    """``[lo, hi]``; a count (``n_tail``) as whole numbers, rounded outwards (its draws are integers)."""
+    import math
+
+    if name == "n_tail" and math.isfinite(lo) and math.isfinite(hi):
+        return f"[{math.floor(lo)}, {math.ceil(hi)}]"
+    return f"[{lo:.6g}, {hi:.6g}]"
 
 
 def format_result(result, gof_result=None, boot=None, bayes=None) -> str:
@@ -136,9 +163,8 @@ def format_result(result, gof_result=None, boot=None, bayes=None) -> str:
         pct = f"{100 * boot.level:g}%"
         for k in ("alpha", "xmin", "n_tail"):
             iv = boot.intervals[k]
-            rows.append((f"{k} {pct} CI", f"BCa [{iv['bca'][0]:.6g}, {iv['bca'][1]:.6g}], "
-                         f"percentile [{iv['percentile'][0]:.6g}, {iv['percentile'][1]:.6g}] "
-                         f"({boot.reps} reps)"))
+            rows.append((f"{k} {pct} CI", f"BCa {_interval(k, *iv['bca'])}, "
+                         f"percentile {_interval(k, *iv['percentile'])} ({boot.reps} reps)"))
     if bayes is not None:
         lo, hi = bayes["alpha_hdi94"]
         rows.append(("alpha posterior", f"{bayes['alpha_mean']:.6g} ± {bayes['alpha_sd']:.2g}, 94% HDI "

@@ -39,8 +39,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Other packages' warnings that say nothing a user of htsr can act on: silenced in the command.
+NOISE = (
+    r"TypedStorage is deprecated",  # torch, from its own checkpoint loader
+    r"Detected pickle protocol \d+ in the checkpoint",  # torch.load: "... please file an issue ..."
+    r"Glyph \d+ .*missing from (current )?font",  # matplotlib, a character the font lacks
+)
+
+
+def _origin(category, filename: str) -> str:
+    """The package a warning comes from: ``htsr`` for htsr's own, else ``torch``, ``matplotlib``, ..."""
+    from pathlib import Path
+
+    top = (getattr(category, "__module__", "") or "").split(".")[0]
+    if top not in ("", "builtins", "warnings"):
+        return top  # htsr.errors.DataAlteredWarning, matplotlib's MatplotlibDeprecationWarning, ...
+    path = Path(filename or "").resolve()
+    if Path(__file__).resolve().parents[1] in path.parents:
+        return "htsr"
+    parts = path.parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts[:-1]:
+            i = len(parts) - 1 - parts[::-1].index(marker)
+            return Path(parts[i + 1]).stem.split("-")[0]
+    return path.stem or "python"
+
+
 def _format_warning(message, category, filename, lineno, line=None):
-    return f"htsr: warning: {message}\n"
+    origin = _origin(category, filename)
+    if origin == "htsr":
+        return f"htsr: warning: {message}\n"
+    return f"warning ({origin}): {message}\n"
+
+
+def _quiet_noise() -> None:
+    for pattern in NOISE:
+        warnings.filterwarnings("ignore", message=pattern)
 
 
 def in_cli_terms(message: str, args: argparse.Namespace) -> str:
@@ -69,12 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     warnings.formatwarning = _format_warning
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            _quiet_noise()
+            return int(args.func(args) or 0)
     except HtsrError as exc:
         print(f"htsr: error: {in_cli_terms(str(exc), args)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("htsr: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # a subcommand that keeps its work says so in args.on_interrupt
+        hint = getattr(args, "on_interrupt", None)
+        print("htsr: interrupted" + (f" ({hint})" if hint else ""), file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

@@ -15,10 +15,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._bayes import add_sampler_flags, sampler_options
+from ._common import plain_help
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("report", help="per-layer spectral report of a network's weights (csv, json, html)",
-                       description=__doc__.split("\n\n")[0])
+                       description=plain_help(__doc__.split("\n\n")[0]))
     p.add_argument("source", nargs="?", metavar="SOURCE",
                    help="weights: .safetensors file or sharded folder, .pt/.bin, .npz, .keras/.h5, model folder")
     p.add_argument("--example", metavar="NAME", help="report a shipped example instead of SOURCE (minilm)")
@@ -40,6 +43,7 @@ def add_parser(sub) -> None:
     p.add_argument("--ci", choices=("bca", "percentile"), default="bca", help="bootstrap interval (default bca)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--bayes", action="store_true", help="also fit the hierarchical Bayesian model (htsr.bayes)")
+    add_sampler_flags(p, chains=2, target_accept="0.9")
     p.add_argument("--gof", action="store_true", help="goodness-of-fit p-value per layer")
     p.add_argument("--gof-reps", type=int, default=200, help="synthetic sets per GoF test (default 200)")
     p.add_argument("--no-bounded", dest="bounded", action="store_false", help="skip the bounded power-law fit")
@@ -68,32 +72,60 @@ def _source(args):
     return args.source
 
 
+def _check_before_work(args) -> None:
+    """A bad --scheduler or --out answers now, not after every layer has been computed."""
+    from .._dask import check_address
+    from ..data import check_output
+
+    if args.scheduler is not None:
+        check_address(args.scheduler, name="--scheduler")
+    check_output(args.out, "--out", folder=True)
+
+
+def _save(save_report, rep, args) -> dict:
+    """Write the report to --out; if that fails now, to a temporary folder, and say where."""
+    from ..errors import HtsrError
+
+    try:
+        return save_report(rep, args.out, html_page=args.html)
+    except (OSError, HtsrError) as exc:
+        import tempfile
+
+        spare = tempfile.mkdtemp(prefix="htsr-report-")
+        save_report(rep, spare, html_page=args.html)
+        raise HtsrError(f"{exc}; the report was written to {spare}/ instead") from None
+
+
 def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
     from ..plot.report import save_report
-    from ..report import Thresholds, report
+    from ..report import BayesSpec, Thresholds, report
     from ._common import table
 
+    bayes_on = args.bayes or args.intervals == "bayes"
+    sampler = sampler_options(args, enabled=bayes_on)  # sampler flags without --bayes: an error, before work
     source = _source(args)
+    _check_before_work(args)
     kinds = tuple(k.strip() for k in args.kinds.split(",")) if args.kinds else None
     rep = report(
         source, layers=args.layers, exclude=args.exclude, regex=args.regex,
         **({"kinds": kinds} if kinds else {}), min_evals=args.min_evals, max_evals=args.max_evals,
         max_n=args.max_n, intervals=None if args.intervals == "none" else args.intervals, reps=args.reps,
-        level=args.level, ci=args.ci, seed=args.seed, bayes=args.bayes, bounded=args.bounded, gof=args.gof,
+        level=args.level, ci=args.ci, seed=args.seed, bayes=BayesSpec(**sampler) if bayes_on else False,
+        bounded=args.bounded, gof=args.gof,
         gof_reps=args.gof_reps, normalize=args.normalize,
         thresholds=Thresholds(alpha_low=args.alpha_low, alpha_high=args.alpha_high, min_tail=args.min_tail),
         workers=args.workers, client=args.scheduler, progress=True)
-    paths = save_report(rep, args.out, html_page=args.html)
+    paths = _save(save_report, rep, args)
     if not args.quiet:
         t = rep.layers
         print(f"{rep.source}: {len(t)} layers")
         print(table(rep.summary.lines()))
-        warned = t[t["warning"] != ""]
-        for name, w in zip(warned["name"], warned["warning"]):
-            print(f"  warning: {name}: {w}")
+        warned = t[(t["warning"] != "") | (t["interval_note"] != "")]
+        for name, w, note in zip(warned["name"], warned["warning"], warned["interval_note"]):
+            print(f"  warning: {name}: {'; '.join(x for x in (w, note) if x)}")
         print(f"time: {rep.timings['total']:.1f} s")
     names = ", ".join(p.name for p in paths.values())
     print(f"report written to {paths.get('html', paths['csv']).parent}/ ({names})"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..data import check_output
 from ..errors import HtsrError
 
 FIGURES = ("gaussian_esd.png", "heavy_tailed_esd.png", "alpha_vs_mu.png")
@@ -57,10 +58,7 @@ def run(args) -> int:
     out = Path(args.outdir)
     if out.exists() and not out.is_dir():
         raise HtsrError(f"OUTDIR {str(out)!r} exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise HtsrError(f"cannot create OUTDIR {str(out)!r}: {exc.strerror}") from None
+    check_output(out, "OUTDIR", folder=True, create=True)  # refused if it cannot be written
 
     drawers = (
         lambda ax: plot_gaussian_esds(M=args.size, seed=args.seed, ax=ax),

@@ -155,12 +155,17 @@ class BootstrapResult:
 
     def __repr__(self) -> str:
         lines = [f"BootstrapResult(reps={self.reps}, seed={self.seed}, level={self.level:g}, model={self.fit.method!r})"]
+
+        def span(k, lo, hi):  # n_tail counts points: whole numbers, rounded outwards
+            if k == "n_tail" and np.isfinite(lo) and np.isfinite(hi):
+                return f"[{int(np.floor(lo))}, {int(np.ceil(hi))}]"
+            return f"[{lo:.6g}, {hi:.6g}]"
+
         for k in _PARAMS:
             iv = self.intervals[k]
             lines.append(
                 f"  {k:<7} {getattr(self.fit, k):<10.6g} se {self.standard_error[k]:<10.4g} "
-                f"percentile [{iv['percentile'][0]:.6g}, {iv['percentile'][1]:.6g}]  "
-                f"BCa [{iv['bca'][0]:.6g}, {iv['bca'][1]:.6g}]"
+                f"percentile {span(k, *iv['percentile'])}  BCa {span(k, *iv['bca'])}"
             )
         return "\n".join(lines)
 

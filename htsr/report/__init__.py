@@ -15,14 +15,14 @@ WeightWatcher 0.7.7.
 
 from .core import report, select
 from .metrics import METRIC_COLUMNS, alpha_metrics, spectrum_metrics
-from .options import FitSpec, IntervalSpec, ReportSpec, Selection, Thresholds
+from .options import BayesSpec, FitSpec, IntervalSpec, ReportSpec, Selection, Thresholds
 from .result import COLUMNS, JSON_FIELDS, Report
 from .spectra import LayerSpectrum
 from .summary import NetworkSummary
 from .verdict import LABELS, verdict
 
 __all__ = ["report", "select", "Report", "NetworkSummary", "LayerSpectrum", "Selection", "Thresholds", "FitSpec",
-           "IntervalSpec", "ReportSpec", "COLUMNS", "JSON_FIELDS", "METRIC_COLUMNS", "LABELS", "verdict",
+           "IntervalSpec", "BayesSpec", "ReportSpec", "COLUMNS", "JSON_FIELDS", "METRIC_COLUMNS", "LABELS", "verdict",
            "spectrum_metrics", "alpha_metrics"]
 
 

@@ -29,11 +29,16 @@ def _module():
     return bayes
 
 
-def posterior_alphas(samples, xmins, *, level: float, seed: int, draws: int = 1000, chains: int = 2):
-    """Per layer (mean, lo, hi) and draws (L, S); the network estimate dict (or None)."""
+def posterior_alphas(samples, xmins, *, level: float, seed: int, sampler=None):
+    """Per layer (mean, lo, hi) and draws (L, S); the network estimate dict (or None).
+
+    ``sampler``: a :class:`~htsr.report.options.BayesSpec` (default 2 chains x 1000 draws).
+    """
+    from .options import BayesSpec
+
     bayes = _module()
-    res = bayes.fit_many(samples, hierarchical=True, xmin=np.asarray(xmins), seed=seed, draws=draws,
-                         chains=chains)
+    sampler = BayesSpec() if sampler is None else sampler
+    res = bayes.fit_many(samples, hierarchical=True, xmin=np.asarray(xmins), seed=seed, **sampler.options())
     post = res.idata.posterior
     a = np.asarray(post["alpha"].stack(sample=("chain", "draw")).transpose("layer", "sample"))
     q = (1 - level) / 2

@@ -26,10 +26,11 @@ from .._progress import resolve as resolve_progress
 from ..errors import WeightsError
 from . import intervals as iv
 from .calibrated import implied_mu
+from .depth import depth_order
 from .execute import resolve_client, run_chunks, run_spectra
 from .fits import fit_layers
 from .metrics import alpha_metrics
-from .options import FitSpec, IntervalSpec, ReportSpec, Selection, Thresholds
+from .options import BayesSpec, FitSpec, IntervalSpec, ReportSpec, Selection, Thresholds
 from .result import COLUMNS, Report
 from .spectra import precheck
 from .summary import summarize
@@ -45,7 +46,17 @@ def _describe(source) -> str:
 
 
 def select(source, selection: Selection, layout=None):
-    """Headers of the tensors to report, and those skipped (tied weights) with why."""
+    """Headers of the tensors to report, and those skipped, each with why.
+
+    ``skipped`` holds ``(name, reason)`` for every tensor the options asked for
+    (its name passes ``layers``/``exclude``) that gets no row: tied weights
+    (counted once), and tensors of two or more dimensions with no spectrum --
+    integer weights without scales, complex, boolean, 3-D attention or expert
+    kernels, 5-D and up (:meth:`htsr.weights.TensorInfo.no_spectrum_reason`).
+    Vectors and scalars (biases, norms) are left out of it: they are never
+    weight matrices.  Tensors the options left out (``layers``, ``exclude``, a
+    matrix kind not in ``kinds``) are not listed either.
+    """
     infos = hw.list_tensors(source, layout=layout)
     by_name = {i.name: i for i in infos}
     exact = selection.exact_names()
@@ -56,17 +67,45 @@ def select(source, selection: Selection, layout=None):
             hw.get(source, name, layout=layout).require_matrix()  # raises: "... not a weight matrix"
     chosen, skipped = [], []
     for info in infos:
-        if not (info.name in exact or (info.kind in selection.kinds and selection.wants(info.name))):
-            continue
-        if info.tied_to is not None:
-            skipped.append((info.name, f"tied to {info.tied_to} (counted once)"))
-            continue
-        chosen.append(info)
+        asked = info.name in exact or selection.wants(info.name)
+        if asked and (info.name in exact or info.kind in selection.kinds):
+            if info.tied_to is not None:
+                skipped.append((info.name, f"tied to {info.tied_to} (counted once)"))
+            else:
+                chosen.append(info)
+        elif asked and info.kind not in hw.MATRIX_KINDS and info.ndim >= 2 and _could_be(info, selection):
+            skipped.append((info.name, info.no_spectrum_reason()))
     if not chosen:
-        what = f" matching {list(selection.layers)}" if selection.layers else ""
-        raise WeightsError(f"{_describe(source)}: no weight matrix{what} to report (kinds {list(selection.kinds)}; "
-                           f"it holds {len(infos)} tensors)")
+        raise WeightsError(_nothing_to_report(source, selection, infos))
     return chosen, skipped
+
+
+def _could_be(info, selection: Selection) -> bool:
+    """Would this tensor, were it floating point, be of a kind the report was asked for (or 'other')?"""
+    return hw.classify(info.name, info.shape, "float32") in (*selection.kinds, "other")
+
+
+def _nothing_to_report(source, selection: Selection, infos, shown: int = 6) -> str:
+    """ "no weight matrix to report", naming what the source holds and why none qualified."""
+    what = f" matching {list(selection.layers)}" if selection.layers else ""
+    asked = [i for i in infos if selection.wants(i.name)]
+    head = f"{_describe(source)}: no weight matrix{what} to report (kinds {list(selection.kinds)})"
+    if not infos:
+        return f"{head}; it holds no tensors"
+
+    def why(i):
+        if i.kind not in hw.MATRIX_KINDS:
+            return i.no_spectrum_reason()
+        return f"tied to {i.tied_to}" if i.tied_to is not None else f"{i.dtype} {i.kind}, a kind not asked for"
+
+    listed = sorted(asked or infos, key=lambda i: i.ndim < 2)  # would-be matrices first, then vectors
+    parts = [f"{i.name} ({'x'.join(map(str, i.shape)) or 'scalar'}, {why(i)})" for i in listed[:shown]]
+    more = f"; and {len(listed) - shown} more" if len(listed) > shown else ""
+    n = len(infos)
+    intro = f"it holds {n} tensor{'s' if n != 1 else ''}"
+    if selection.layers or selection.exclude:
+        intro += f", {len(asked)} matching" if asked else ", none matching"
+    return f"{head}; {intro}: {'; '.join(parts)}{more}"
 
 
 class _Ticks:
@@ -114,9 +153,7 @@ def _row(sp, fit_row, stats, bayes_row, th: Thresholds, ispec: IntervalSpec):
     warning = sp.warning
     if fit_row is not None:
         row.update(fit_row)
-        row.update(stats or {})
-        if stats and stats.get("interval_note"):
-            warning = f"{warning}; {stats['interval_note']}" if warning else stats["interval_note"]
+        row.update({k: v for k, v in (stats or {}).items() if k in row})
         row.update(bayes_row or {})
         row.update(alpha_metrics(sp.evals, fit_row["alpha"]))
         row.update(implied_mu(fit_row["alpha"], sp.N, sp.M, ispec.level))
@@ -125,8 +162,10 @@ def _row(sp, fit_row, stats, bayes_row, th: Thresholds, ispec: IntervalSpec):
                     f"alpha = {fit_row['alpha_no_fingers']:.3g}")
             warning = f"{warning}; {note}" if warning else note
     what = "credible interval" if ispec.method == "bayes" else "interval"
+    if not isinstance(row["interval_note"], str):
+        row["interval_note"] = ""
     label, text = verdict(row["alpha"], row["alpha_lo"], row["alpha_hi"], int(row["n_tail"]), th, ispec.level,
-                          what=what)
+                          what=what, no_interval=row["interval_note"])
     if fit_row is None:
         text = f"no fit: {sp.warning}"
     row.update(label=label, verdict=text, warning=warning)
@@ -176,9 +215,11 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
         over layers), the hierarchical posterior of ``htsr.bayes``, or none.
     reps, level, ci, seed
         Bootstrap resamples, confidence level, ``"bca"`` or ``"percentile"``, PRNG seed.
-    bayes : bool
+    bayes : bool or BayesSpec
         Also fit the hierarchical Bayesian model (``htsr.bayes.fit_many(..., hierarchical=True)``):
         ``alpha_bayes*`` columns and the summary's network alpha.  Implied by ``intervals="bayes"``.
+        A :class:`~htsr.report.options.BayesSpec` turns it on with those NUTS settings (draws,
+        warmup, chains, target acceptance; default 2 chains x 1000 draws).
     bounded : bool
         Also fit the power law bounded at lambda_max (``alpha_bounded`` ...).
     gof, gof_reps
@@ -213,6 +254,10 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
     t0 = time.perf_counter()
     spec = _spec(layers, exclude, regex, kinds, min_evals, max_evals, max_n, normalize, evals_threshold, bounded,
                  gof, gof_reps, intervals, reps, level, ci, seed, thresholds)
+    if isinstance(bayes, BayesSpec):  # the Bayesian option's sampler settings, recorded with the rest
+        from dataclasses import replace
+
+        spec = replace(spec, bayes=bayes)
     progress = resolve_progress(progress, "htsr report")
     if workers is None:
         workers = os.cpu_count() or 1
@@ -252,11 +297,12 @@ def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, bayes):
 
         t = time.perf_counter()
         mean, lo, hi, post, network = posterior_alphas(samples, [f.xmin for f in fits], level=ispec.level,
-                                                       seed=ispec.seed)
+                                                       seed=ispec.seed, sampler=spec.bayes)
         bayes_rows = [dict(alpha_bayes=m, alpha_bayes_lo=a, alpha_bayes_hi=b) for m, a, b in zip(mean, lo, hi)]
         if ispec.method == "bayes":
-            stats = [dict(alpha_lo=a, alpha_hi=b, alpha_se=float(np.std(p, ddof=1)))
-                     for a, b, p in zip(lo, hi, post)]
+            keys = ("alpha_lo", "alpha_hi", "interval_note")
+            stats = [dict(zip(keys, iv.checked_interval(f, a, b, "the posterior")), alpha_se=float(np.std(p, ddof=1)))
+                     for f, a, b, p in zip(alphas, lo, hi, post)]
             draws = post
         timings["bayes"] = time.perf_counter() - t
     pos = {sp.index: k for k, sp in enumerate(ok)}
@@ -266,11 +312,13 @@ def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, bayes):
         rows.append(_row(sp, None if k is None else fit_rows[k], None if k is None else stats[k],
                          None if k is None else bayes_rows[k], spec.thresholds, ispec))
     table = pd.DataFrame(rows, columns=list(COLUMNS))
+    table["depth"] = depth_order(table["name"], table["kind"])
     counts = Counter(table["label"])
     fitted = table[table["name"].isin(names)]
     summary = summarize(fitted["alpha"], [math.log10(sp.evals[-1]) for sp in ok], fitted["alpha_lo"],
                         fitted["alpha_hi"], n_layers=len(spectra), level=ispec.level, method=ispec.method,
-                        labels={k: int(counts.get(k, 0)) for k in LABELS}, network_alpha=network)
+                        labels={k: int(counts.get(k, 0)) for k in LABELS}, network_alpha=network,
+                        names=fitted["name"])
     timings["total"] = time.perf_counter() - t0
     return Report(layers=table, summary=summary, spec=spec, source=_describe(source), spectra=tuple(spectra),
                   fits=dict(zip(names, fits)), draws={} if draws is None else dict(zip(names, draws)),

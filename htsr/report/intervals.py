@@ -6,9 +6,17 @@ Clauset fit redone on each resample (xmin rescanned), exactly as
 layer's resamples -- and the grouped-jackknife rows of the BCa acceleration --
 go through one :func:`htsr.fitting.fit_padded` call per chunk of layers
 instead of one per layer.  Intervals are
-:func:`htsr.inference.bootstrap.bca_or_percentile` (BCa, or the percentile interval
-where BCa excludes the layer's alpha, said in the layer's ``warning``) and
-``percentile_interval``.
+:func:`htsr.inference.bootstrap.bca_interval` (or, as in
+:func:`~htsr.inference.bootstrap.bca_or_percentile`, the percentile interval where BCa
+excludes the layer's alpha) and ``percentile_interval``.
+
+An interval that excludes its own estimate is not an interval for that estimate
+(the bootstrap distribution sits off it: a short tail, a finger, a KS-scanned
+xmin that jumps between resamples).  :func:`checked_interval` is the one rule:
+such a layer gets no interval -- ``alpha_lo``/``alpha_hi`` NaN, and the reason in
+``interval_note``, which starts ``"no interval: "`` -- never one that misses its
+alpha.  It holds for posterior intervals too, and the verdicts and the network
+summary read only intervals that passed it.
 
 Resamples come from NumPy's generator seeded by ``(seed, crc32(layer name))``:
 a layer's draws depend on the seed and its name only, not on which other
@@ -23,10 +31,13 @@ import numpy as np
 
 from .. import _jax
 from ..fitting import fit_padded
-from ..inference.bootstrap import JACK_TAG, bca_or_percentile, jackknife_rows, percentile_interval
+from ..inference.bootstrap import JACK_TAG, bca_interval, jackknife_rows, percentile_interval
 from .options import IntervalSpec
 
-__all__ = ["layer_rows", "bootstrap_chunk", "chunks", "summarize_draws"]
+__all__ = ["layer_rows", "bootstrap_chunk", "chunks", "summarize_draws", "checked_interval", "NO_INTERVAL"]
+
+#: How ``interval_note`` starts when a layer has no interval because the one computed missed its estimate.
+NO_INTERVAL = "no interval: "
 
 _ROW_ELEMENTS = 1 << 24  # floats of resampled rows fitted per call (~128 MB)
 
@@ -78,15 +89,45 @@ def bootstrap_chunk(samples: list[np.ndarray], names: list[str], spec: IntervalS
     return draws, jacks
 
 
+def checked_interval(estimate: float, lo: float, hi: float, source: str = "the bootstrap"):
+    """``(lo, hi, note)``: the interval if it holds ``estimate``, else ``(nan, nan, "no interval: ...")``.
+
+    ``note`` is ``""`` for an interval that holds, and for no interval at all (NaN ends).
+    """
+    nan = float("nan")
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return nan, nan, ""
+    if not np.isfinite(estimate) or lo <= estimate <= hi:
+        return float(lo), float(hi), ""
+    side = "below" if hi < estimate else "above"
+    return nan, nan, (f"{NO_INTERVAL}{source} does not cover the estimate (its interval "
+                      f"[{lo:.3g}, {hi:.3g}] lies {side} alpha = {estimate:.3g})")
+
+
 def summarize_draws(alpha: float, draws: np.ndarray, jack: np.ndarray, spec: IntervalSpec) -> dict:
-    """``alpha_lo``, ``alpha_hi`` (the chosen interval), ``alpha_se`` and both intervals of one layer."""
+    """``alpha_lo``, ``alpha_hi`` (the chosen interval), ``alpha_se``, ``interval_note`` and both intervals.
+
+    The chosen interval is BCa (``spec.ci == "bca"``; the percentile interval where BCa
+    excludes ``alpha``) or the percentile interval; if it still excludes ``alpha`` the layer
+    gets none (:func:`checked_interval`), and ``interval_note`` says why.
+    """
     finite = draws[np.isfinite(draws)]
     if finite.size < 2:
         nan = float("nan")
         return dict(alpha_lo=nan, alpha_hi=nan, alpha_se=nan, percentile=(nan, nan), bca=(nan, nan),
-                    interval_note=None)
+                    interval_note=f"{NO_INTERVAL}fewer than 2 bootstrap resamples could be fitted")
     pct = percentile_interval(finite, spec.level)
-    bca, note = bca_or_percentile(finite, alpha, jack, spec.level)
-    lo, hi = bca if spec.ci == "bca" else pct
-    return dict(alpha_lo=float(lo), alpha_hi=float(hi), alpha_se=float(np.std(finite, ddof=1)),
-                percentile=pct, bca=bca, interval_note=note if spec.ci == "bca" else None)
+    bca = bca_interval(finite, alpha, jack, spec.level)
+    fallback = spec.ci == "bca" and not bca[0] <= alpha <= bca[1]
+    lo, hi, note = checked_interval(alpha, *(pct if spec.ci == "percentile" or fallback else bca))
+    if note and fallback:
+        side = "below" if np.all(finite < alpha) else "above" if np.all(finite > alpha) else ""
+        why = (f"every one of the {finite.size} bootstrap alphas lies {side} it, percentile interval "
+               f"[{pct[0]:.3g}, {pct[1]:.3g}]" if side else
+               f"BCa [{bca[0]:.3g}, {bca[1]:.3g}] and percentile [{pct[0]:.3g}, {pct[1]:.3g}] both exclude it")
+        note = f"{NO_INTERVAL}the bootstrap does not cover the estimate alpha = {alpha:.3g} ({why})"
+    elif fallback:
+        note = (f"percentile interval: BCa [{bca[0]:.3g}, {bca[1]:.3g}] excludes alpha = {alpha:.3g}, "
+                f"the percentile interval holds it (read it with care)")
+    return dict(alpha_lo=lo, alpha_hi=hi, alpha_se=float(np.std(finite, ddof=1)),
+                percentile=pct, bca=bca, interval_note=note)

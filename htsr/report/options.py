@@ -15,7 +15,7 @@ from fnmatch import fnmatchcase
 from ..data import check_int, check_level, check_number
 from ..errors import HtsrError
 
-__all__ = ["Selection", "Thresholds", "FitSpec", "IntervalSpec", "ReportSpec", "MATRIX_KINDS"]
+__all__ = ["Selection", "Thresholds", "FitSpec", "IntervalSpec", "BayesSpec", "ReportSpec", "MATRIX_KINDS"]
 
 MATRIX_KINDS = ("dense", "embedding", "conv1d", "conv2d")
 _INTERVALS = ("bootstrap", "bayes", None)
@@ -208,6 +208,43 @@ class IntervalSpec:
 
 
 @dataclass(frozen=True)
+class BayesSpec:
+    """NUTS settings of the hierarchical posterior (``bayes=True`` or ``intervals="bayes"``).
+
+    What the ``ConvergenceWarning`` of :mod:`htsr.bayes` says to raise when chains disagree
+    (``htsr report --bayes --draws/--warmup/--chains/--target-accept``).
+
+    Attributes
+    ----------
+    draws : int
+        Draws kept per chain.
+    warmup : int, optional
+        Adaptation steps per chain (default ``draws``).
+    chains : int
+        Chains, run side by side.
+    target_accept : float, optional
+        NUTS target acceptance in (0, 1) (default that of :func:`htsr.bayes.fit_many`, 0.9).
+    """
+
+    draws: int = 1000
+    warmup: int | None = None
+    chains: int = 2
+    target_accept: float | None = None
+
+    def __post_init__(self):
+        check_int(self.draws, "draws", minimum=1)
+        if self.warmup is not None:
+            check_int(self.warmup, "warmup", minimum=1)
+        check_int(self.chains, "chains", minimum=1)
+        if self.target_accept is not None:
+            check_level(self.target_accept, "target_accept")
+
+    def options(self) -> dict:
+        """Keywords of :func:`htsr.bayes.fit_many`."""
+        return dict(draws=self.draws, warmup=self.warmup, chains=self.chains, target_accept=self.target_accept)
+
+
+@dataclass(frozen=True)
 class ReportSpec:
     """Everything that decides a report's numbers (recorded in ``Report.spec``)."""
 
@@ -215,6 +252,7 @@ class ReportSpec:
     fit: FitSpec = field(default_factory=FitSpec)
     intervals: IntervalSpec = field(default_factory=IntervalSpec)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    bayes: BayesSpec = field(default_factory=BayesSpec)
 
     def to_dict(self) -> dict:
         from dataclasses import asdict

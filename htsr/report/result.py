@@ -12,11 +12,11 @@ from ..errors import HtsrError
 from .options import ReportSpec
 from .summary import NetworkSummary
 
-__all__ = ["Report", "COLUMNS", "JSON_FIELDS"]
+__all__ = ["Report", "COLUMNS", "JSON_FIELDS", "csv_safe"]
 
 #: Columns of ``Report.layers``, in order (docs/report.md describes each).
-COLUMNS = ("index", "name", "kind", "shape", "N", "M", "Q", "n_evals",
-           "alpha", "alpha_lo", "alpha_hi", "alpha_se", "xmin", "n_tail", "D", "sigma", "p_value",
+COLUMNS = ("index", "depth", "name", "kind", "shape", "N", "M", "Q", "n_evals",
+           "alpha", "alpha_lo", "alpha_hi", "alpha_se", "interval_note", "xmin", "n_tail", "D", "sigma", "p_value",
            "alpha_bounded", "xmin_bounded", "n_tail_bounded", "D_bounded",
            "num_fingers", "alpha_no_fingers",
            "alpha_bayes", "alpha_bayes_lo", "alpha_bayes_hi", "mu", "mu_lo", "mu_hi",
@@ -27,6 +27,26 @@ COLUMNS = ("index", "name", "kind", "shape", "N", "M", "Q", "n_evals",
 #: Fields every record of report.json has, at least.
 JSON_FIELDS = ("name", "N", "M", "alpha", "alpha_lo", "alpha_hi", "xmin", "n_tail", "D", "alpha_weighted",
                "log_norm", "log_spectral_norm", "stable_rank", "num_spikes", "warning")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(table):
+    """A copy of ``table`` whose text cells a spreadsheet will not run as formulas.
+
+    OWASP's rule for CSV injection: a cell that starts with ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return gets a leading single quote (a tensor named
+    ``=HYPERLINK(...)`` is shown, not evaluated).  Numbers are left alone; the JSON
+    files keep the names as they are.
+    """
+    from pandas.api.types import is_numeric_dtype
+
+    out = table.copy()
+    for col in out.columns:
+        if not is_numeric_dtype(out[col]):
+            out[col] = [("'" + v) if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in out[col]]
+    return out
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -50,7 +70,11 @@ class Report:
     draws : dict
         Layer name -> bootstrap (or posterior) alphas (empty without intervals).
     skipped : tuple of (str, str)
-        Tensors selected but not given a row, and why (tied weights, counted once).
+        Tensors selected but not given a row, and why: tied weights (counted once), and
+        matrices with no spectrum (integer without scales, complex, boolean, 3-D attention
+        kernels, ...; biases and norms are not listed).  See :func:`htsr.report.core.select`.
+        Rows are in the source's order (``index``); ``depth`` is the order the network runs
+        them (:func:`htsr.report.depth.depth_order`), which figures and the HTML table use.
     timings : dict
         Seconds spent per stage (``spectra``, ``fits``, ``intervals``, ``bayes``, ``total``).
     """
@@ -84,7 +108,7 @@ class Report:
         try:
             out.mkdir(parents=True, exist_ok=True)
             paths = dict(csv=out / "report.csv", json=out / "report.json", summary=out / "summary.json")
-            self.layers.to_csv(paths["csv"], index=False)
+            csv_safe(self.layers).to_csv(paths["csv"], index=False)
             paths["json"].write_text(json.dumps(self.records(), indent=1) + "\n")
             meta = {k: v for k, v in self.to_dict().items() if k != "layers"}
             paths["summary"].write_text(json.dumps(meta, indent=1) + "\n")

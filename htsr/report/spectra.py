@@ -3,8 +3,9 @@
 Everything here is a pure function of one tensor (or of its header), so layers
 can run in a thread pool or as Dask tasks (:mod:`htsr.report.execute`).  A layer
 that cannot be fitted (NaN or inf, an all-zero matrix, too few eigenvalues, too
-large) comes back as a :class:`LayerSpectrum` with a ``warning`` and no sample:
-the report keeps its row and goes on.
+large, entries so large that its Gram matrix overflows float64) comes back as a
+:class:`LayerSpectrum` with a ``warning`` and no sample: the report keeps its row
+and goes on.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import rmt
-from ..weights import Tensor, TensorInfo
+from ..weights import TORCH_QUANTIZED, Tensor, TensorInfo
 from .metrics import spectrum_metrics
 from .options import FitSpec, Selection
 
@@ -109,20 +110,52 @@ def layer_spectrum(index: int, tensor: Tensor, selection: Selection, fit: FitSpe
     bad = tensor.nonfinite_message()
     if bad is not None:
         return _empty(index, info, N, M, k, f"{bad}; no spectrum")
-    evals = rmt.layer_esd(tensor.array, info.kind, layout=info.layout, normalize=fit.normalize, method="gram")
+    evals, why = _esd(tensor, fit, N)
+    if evals is None:
+        return _empty(index, info, N, M, k, f"{why}; no spectrum")
     metrics = spectrum_metrics(evals, N, N / M)
     warning = ""
+    if info.dtype in TORCH_QUANTIZED:
+        warning = f"torch.{info.dtype} quantized tensor: the spectrum of its dequantized values"
     if not evals.size or not evals[-1] > 0:
-        warning = "all-zero matrix: every eigenvalue is 0, nothing to fit"
+        warning = _join(warning, "all-zero matrix: every eigenvalue is 0, nothing to fit")
         sample = np.empty(0)
     else:
         sample = evals[evals > fit.evals_threshold]
         if sample.size < selection.min_evals or sample[0] == sample[-1]:
-            warning = (f"only {sample.size} eigenvalue(s) above evals_threshold = {fit.evals_threshold:g} "
-                       f"(of {evals.size}); nothing to fit")
+            warning = _join(warning, f"only {sample.size} eigenvalue(s) above evals_threshold = "
+                                     f"{fit.evals_threshold:g} (of {evals.size}); nothing to fit")
             sample = np.empty(0)
     return LayerSpectrum(index=index, name=info.name, kind=info.kind, shape=tuple(info.shape), N=N, M=M,
                          n_slices=k, evals=evals, sample=sample, metrics=metrics, warning=warning)
+
+
+def _esd(tensor: Tensor, fit: FitSpec, N: int) -> tuple[np.ndarray | None, str]:
+    """``(evals, "")``, or ``(None, why)`` when the eigenvalues cannot be computed.
+
+    Entries near 1e155 or above overflow float64 in the Gram matrix ``W^T W``
+    (inf entries, and LAPACK's "eigenvalues did not converge").
+    """
+    info = tensor.info
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            evals = rmt.layer_esd(tensor.array, info.kind, layout=info.layout, normalize=fit.normalize,
+                                  method="gram")
+        except np.linalg.LinAlgError as e:
+            evals, failure = None, str(e)
+    if evals is not None and np.isfinite(evals).all():
+        return evals, ""
+    amax = float(np.max(np.abs(tensor.array)))
+    biggest = np.finfo(np.float64).max
+    if amax > 0 and 2 * np.log10(amax) + np.log10(N) >= np.log10(biggest):
+        return None, (f"its Gram matrix W^T W overflows float64: the largest |entry| is {amax:.3g}, and a sum "
+                      f"of {N} squares that size passes float64's largest value ({biggest:.3g})")
+    what = f"LAPACK: {failure}" if evals is None else "non-finite eigenvalues"
+    return None, f"the eigenvalues of its Gram matrix could not be computed ({what}; largest |entry| {amax:.3g})"
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}; {b}" if a else b
 
 
 def spectrum_of(index: int, source, name: str, layout, selection: Selection, fit: FitSpec) -> LayerSpectrum:

@@ -22,14 +22,15 @@ them; safetensors and NumPy files never need PyTorch.  Each
 (``"pytorch"``/``"keras"``) that ``htsr.rmt.layer_matrices`` takes as they are.
 
 Every failure to read is a :class:`~htsr.errors.WeightsError` that names the
-file and the problem.  Values are never altered: NaN and inf come through,
+file and the problem.  A file never makes htsr read another: HDF5 external
+storage, external links and virtual datasets are refused.  Values are never altered: NaN and inf come through,
 and :meth:`Tensor.nonfinite_message` describes them.  See docs/weights.md.
 """
 
 from ..errors import WeightsError
 from ._examples import EXAMPLES, example_path
 from ._load import FORMATS, TensorStream, get, list_tensors, load
-from ._tensor import KINDS, MATRIX_KINDS, Tensor, TensorInfo, classify
+from ._tensor import KINDS, MATRIX_KINDS, TORCH_QUANTIZED, Tensor, TensorInfo, classify
 
 __all__ = [
     "load",
@@ -42,6 +43,7 @@ __all__ = [
     "TensorStream",
     "KINDS",
     "MATRIX_KINDS",
+    "TORCH_QUANTIZED",
     "FORMATS",
     "EXAMPLES",
     "WeightsError",

@@ -5,6 +5,15 @@ Every dataset in the file is a tensor, named by its path inside the file
 in natural order of the names.  A ``.keras`` archive is a zip holding
 ``model.weights.h5``; that member is copied to a temporary file (h5py needs
 random access) which is removed on close.  Layout is ``"keras"``.
+
+A file htsr is given never makes it read another file: before any dataset is
+listed, every link of the file is checked (``visititems_links``, which does not
+follow links) and every dataset's creation properties, and a file holding an
+external link (``h5py.ExternalLink``), a dataset with external storage (its
+values in raw files elsewhere, e.g. ``/etc/passwd``) or a virtual dataset (its
+values mapped from other datasets, possibly in other files) is refused with
+:class:`~htsr.errors.WeightsError`.  Soft links resolve inside the file, and
+with external links refused they cannot leave it.
 """
 
 from __future__ import annotations
@@ -37,13 +46,14 @@ class H5Reader(Reader):
         except Exception as e:
             self._cleanup()
             raise WeightsError(f"{self.source}: not a readable HDF5 file: {e}") from None
-        found = []
-
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                found.append((name, obj))
-
-        self._file.visititems(visit)
+        try:
+            found = _local_datasets(self._file, h5py, self.source)
+        except BaseException as e:
+            self.close()
+            if isinstance(e, Exception) and not isinstance(e, WeightsError):
+                raise WeightsError(f"{self.source}: not a readable HDF5 file: cannot list its contents "
+                                   f"({type(e).__name__}: {e})") from None
+            raise
         self._datasets = {}
         self._infos = []
         for name, ds in sorted(found, key=lambda t: natural_key(t[0])):
@@ -72,6 +82,43 @@ class H5Reader(Reader):
             self._file.close()
         finally:
             self._cleanup()
+
+
+def _local_datasets(file, h5py, source: str) -> list:
+    """Every dataset of ``file`` as ``(name, dataset)``, refusing anything stored outside it.
+
+    Links are checked first, without following any (an external link is
+    refused before HDF5 opens its target); then each dataset's storage
+    (external raw files, virtual layout).  No value is read.
+    """
+    links = []
+    file.visititems_links(lambda name, lnk: links.append((name, lnk)))  # raising in there is a SystemError
+    for name, lnk in links:
+        if isinstance(lnk, h5py.ExternalLink):
+            raise WeightsError(f"{source}: htsr refuses HDF5 external links: {name!r} links to "
+                               f"{lnk.path!r} in the file {lnk.filename!r}, outside this file")
+        if not isinstance(lnk, (h5py.HardLink, h5py.SoftLink)):
+            raise WeightsError(f"{source}: htsr refuses HDF5 user-defined links: {name!r} is a "
+                               f"{type(lnk).__name__}, which may point outside this file")
+    found = []
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            found.append((name, obj))
+
+    file.visititems(visit)
+    for name, ds in found:
+        external = ds.external
+        if external:
+            files = ", ".join(repr(str(e[0])) for e in external)
+            raise WeightsError(f"{source}: htsr refuses HDF5 external storage: dataset {name!r} points at "
+                               f"files outside this file ({files}); a weights file must hold its own values")
+        if ds.is_virtual:
+            files = sorted({repr(str(m.file_name)) for m in ds.virtual_sources()})
+            raise WeightsError(f"{source}: htsr refuses HDF5 virtual datasets: dataset {name!r} maps its "
+                               f"values from other datasets (in {', '.join(files)}), possibly outside "
+                               "this file; a weights file must hold its own values")
+    return found
 
 
 def open_keras(path: Path, *, layout: str | None = None) -> H5Reader:

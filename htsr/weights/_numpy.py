@@ -20,6 +20,8 @@ from ._tensor import TensorInfo, classify
 
 __all__ = ["NpzReader", "NpyReader"]
 
+_MAX_HEADER = 10000  # numpy's own limit (np.load's max_header_size)
+
 
 def _header(f) -> tuple[tuple[int, ...], np.dtype]:
     fmt = np.lib.format
@@ -28,10 +30,27 @@ def _header(f) -> tuple[tuple[int, ...], np.dtype]:
         shape, _, dtype = fmt.read_array_header_1_0(f)
     elif version == (2, 0):
         shape, _, dtype = fmt.read_array_header_2_0(f)
-    else:  # 3.0 (utf-8 field names) has no public reader: same layout as 2.0, utf-8 text
-        d = ast.literal_eval(f.read(int.from_bytes(f.read(4), "little")).decode("utf-8"))
-        shape, dtype = d["shape"], fmt.descr_to_dtype(d["descr"])
+    elif version == (3, 0):
+        shape, dtype = _header_3_0(f)
+    else:
+        raise ValueError(f"unknown .npy format version {version[0]}.{version[1]}")
     return tuple(shape), dtype
+
+
+def _header_3_0(f) -> tuple[tuple[int, ...], np.dtype]:
+    """Version 3.0 (utf-8 field names) has no public reader: 2.0's layout, utf-8 text, numpy's checks."""
+    n = int.from_bytes(f.read(4), "little")
+    if n > _MAX_HEADER:
+        raise ValueError(f"the .npy header claims {n} bytes, more than numpy reads ({_MAX_HEADER})")
+    try:
+        d = ast.literal_eval(f.read(n).decode("utf-8"))
+        shape = d["shape"]
+        if not (isinstance(shape, tuple) and all(isinstance(x, int) and x >= 0 for x in shape)):
+            raise ValueError(f"shape is not valid: {shape!r:.60}")
+        return shape, np.lib.format.descr_to_dtype(d["descr"])
+    except (SyntaxError, ValueError, TypeError, KeyError, RecursionError, MemoryError,
+            UnicodeDecodeError) as e:
+        raise ValueError(f"cannot parse the .npy header: {str(e)[:200]}") from None
 
 
 class NpzReader(Reader):

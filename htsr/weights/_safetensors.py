@@ -58,6 +58,9 @@ def _header(path: Path) -> tuple[dict, dict, int]:
             raise ValueError("the header is not a JSON object")
     except (UnicodeDecodeError, ValueError) as e:
         raise WeightsError(f"{path}: corrupt safetensors file: its header is not valid JSON ({e})") from None
+    except RecursionError:
+        raise WeightsError(f"{path}: corrupt safetensors file: its JSON header is nested too deeply "
+                           "to parse (Python's json stops near 1000 levels; a real header has 3)") from None
     metadata = header.pop("__metadata__", None) or {}
     data_start = 8 + n
     for name, e in header.items():
@@ -188,6 +191,9 @@ def weight_map_of(index: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
         raise WeightsError(f"{index}: not a usable shard index (needs a JSON object with a "
                            f"'weight_map'): {e!r}") from None
+    except RecursionError:
+        raise WeightsError(f"{index}: not a usable shard index: its JSON is nested too deeply to parse "
+                           "(Python's json stops near 1000 levels; a real index has 2)") from None
     for shard in wm.values():
         if os.path.basename(shard) != shard:
             raise WeightsError(f"{index}: shard {shard!r} is not a file name beside the index")

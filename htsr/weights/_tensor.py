@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import WeightsError
 
-__all__ = ["Tensor", "TensorInfo", "classify", "KINDS", "MATRIX_KINDS", "natural_key"]
+__all__ = ["Tensor", "TensorInfo", "classify", "KINDS", "MATRIX_KINDS", "TORCH_QUANTIZED", "natural_key"]
 
 #: Every kind a tensor can be given (see :func:`classify`).
 KINDS = ("dense", "embedding", "conv1d", "conv2d", "bias", "norm", "other")
@@ -21,6 +21,9 @@ _NORM_WORDS = ("norm", "running_mean", "running_var", "num_batches_tracked")
 _EMBED_TOKENS = {"emb", "wte", "wpe"}
 _ATTENTION_TOKENS = {"attn", "attention", "query", "key", "value", "q", "k", "v", "qkv", "heads",
                      "expert", "experts"}
+#: PyTorch's quantized dtypes: a tensor of one carries its scale and zero point, and is read
+#: dequantized (``Tensor.dequantize()``), so it is classified by its shape like a float tensor.
+TORCH_QUANTIZED = ("qint8", "quint8", "qint32", "quint4x2", "quint2x4")
 
 
 def _tokens(name: str) -> list[str]:
@@ -33,7 +36,10 @@ def classify(name: str, shape: tuple[int, ...], dtype) -> str:
     The rules, in order (``name`` is compared in lower case):
 
     1. a dtype that is not floating point (integer buffers such as
-       ``position_ids``, booleans, strings, objects) -> ``"other"``;
+       ``position_ids``, integer weights without their scales, complex,
+       booleans, strings, objects) -> ``"other"``; PyTorch's quantized dtypes
+       (``qint8``, ``quint8``, ... :data:`TORCH_QUANTIZED`), which carry their
+       scales and are read dequantized, count as floating point;
     2. 0-D -> ``"other"``;
     3. 1-D -> ``"norm"`` if the name holds ``norm`` (LayerNorm, BatchNorm,
        RMSNorm, ``normalization``), ``running_mean``/``running_var``, or a
@@ -54,7 +60,8 @@ def classify(name: str, shape: tuple[int, ...], dtype) -> str:
     (PyTorch ``(out, in, k...)`` or Keras ``(k..., in, out)``) is carried by
     :attr:`Tensor.layout`, not by the kind.
     """
-    is_float = _dtype_name(dtype).startswith(("float", "bfloat"))
+    dt = _dtype_name(dtype)
+    is_float = dt.startswith(("float", "bfloat")) or dt in TORCH_QUANTIZED
     ndim = len(shape)
     if not is_float or ndim == 0:
         return "other"
@@ -132,6 +139,36 @@ class TensorInfo:
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
 
+    def no_spectrum_reason(self) -> str | None:
+        """Why this tensor has no spectrum, in a few words; None when its kind has one.
+
+        The reason starts with what rules it out: the dtype (``"int8 without
+        scales: integer tensor, not dequantized"``, ``"complex128: complex
+        weights are not supported"``) or the shape (``"1-D: a bias has no
+        spectrum"``).  A report lists tensors it gives no row with this reason.
+        """
+        if self.kind in MATRIX_KINDS:
+            return None
+        dt = _dtype_name(self.dtype)
+        if dt in ("int64", "uint64"):
+            return f"{dt}: integer tensor (positions, ids, counters), not weights"
+        if dt.startswith(("int", "uint")):  # int8, or int32 packing int4 (GPTQ, AWQ): scales are elsewhere
+            return f"{dt} without scales: integer tensor, not dequantized"
+        if dt.startswith("complex"):
+            return f"{dt}: complex weights are not supported"
+        if dt == "bool":
+            return "bool: not numeric weights"
+        if not (dt.startswith(("float", "bfloat")) or dt in TORCH_QUANTIZED):
+            return f"{dt}: not a floating-point tensor"
+        if self.ndim == 0:
+            return "0-D: a scalar has no spectrum"
+        if self.ndim == 1:
+            return f"1-D: a {self.kind} has no spectrum"
+        if self.ndim == 3:
+            return ("3-D kernel named like attention heads or stacked experts: several matrices in one "
+                    "tensor, not split into layers")
+        return f"{self.ndim}-D: only matrices and 1-D/2-D convolution kernels have a spectrum"
+
     def to_dict(self) -> dict:
         return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype, "kind": self.kind,
                 "layout": self.layout, "source": self.source, "tied_to": self.tied_to}
@@ -143,7 +180,9 @@ class Tensor:
 
     It unpacks as ``name, array, kind = tensor``.  ``array`` is a NumPy array;
     floating-point tensors stored in 16 bits or fewer (float16, bfloat16,
-    float8) are widened to float32, float32 and float64 are kept as stored.
+    float8) are widened to float32, float32 and float64 are kept as stored;
+    PyTorch quantized tensors (:data:`TORCH_QUANTIZED`) are dequantized to
+    float32 (``info.dtype`` keeps the stored dtype).
 
     Attributes
     ----------
@@ -200,15 +239,15 @@ class Tensor:
             return None
         n_nan, n_inf = self.count_nonfinite()
         return (f"{self.source}: tensor {self.name!r} (shape {self.shape}) has {n_nan} NaN and "
-                f"{n_inf} inf values out of {self.array.size}; no spectrum is computed from it")
+                f"{n_inf} inf values out of {self.array.size}")
 
     def require_matrix(self) -> "Tensor":
         """Return self if its kind has a spectrum (:data:`MATRIX_KINDS`), else raise WeightsError."""
         if self.kind not in MATRIX_KINDS:
             raise WeightsError(
                 f"{self.source}: tensor {self.name!r} has shape {self.shape} and dtype "
-                f"{self.info.dtype} (kind {self.kind!r}): it is not a weight matrix; only "
-                f"{', '.join(MATRIX_KINDS)} tensors have a spectrum")
+                f"{self.info.dtype} (kind {self.kind!r}): it is not a weight matrix "
+                f"({self.info.no_spectrum_reason()}); only {', '.join(MATRIX_KINDS)} tensors have a spectrum")
         return self
 
     def to_dict(self) -> dict:
