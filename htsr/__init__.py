@@ -10,6 +10,7 @@ honest uncertainty.  The public API::
     htsr.fit_many(samples, ...)
     htsr.calibrate("pareto", mu=..., M=..., Q=...)   estimator bias on generated data (xarray)
     htsr.rmt                      random matrices, ESDs, Marchenko-Pastur, Tracy-Widom
+    htsr.weights                  weight files as (name, array, kind): safetensors, torch, npz, Keras
 
 ``import htsr`` is cheap: the names above are imported on first use (PEP 562),
 so the command line can answer an argument error before JAX is loaded.
@@ -20,7 +21,8 @@ from __future__ import annotations
 import importlib
 
 from . import errors
-from .errors import DataAlteredWarning, DataError, FitError, HtsrError, SmallSampleWarning
+from .errors import (ConvergenceWarning, DataAlteredWarning, DataError, FitError, HtsrError, IntervalWarning,
+                     SmallSampleWarning, WeightsError)
 
 __version__ = "0.1.0"
 
@@ -46,10 +48,11 @@ _LAZY = {
     "report": "htsr.report",
     "calibrate": "htsr.calibration",
 }
-_SUBMODULES = ("rmt", "plot", "models", "fitting", "inference", "data", "special", "bayes", "calibration")
+_SUBMODULES = ("rmt", "plot", "models", "fitting", "inference", "data", "special", "bayes", "calibration",
+               "weights")
 
-__all__ = [*_LAZY, "errors", "rmt", "HtsrError", "DataError", "FitError", "DataAlteredWarning",
-           "SmallSampleWarning"]
+__all__ = [*_LAZY, "errors", "rmt", "weights", "HtsrError", "DataError", "FitError", "WeightsError",
+           "DataAlteredWarning", "SmallSampleWarning", "ConvergenceWarning", "IntervalWarning"]
 
 
 def __getattr__(name: str):

@@ -36,3 +36,25 @@ def test_no_private_name_is_imported_across_modules():
                 if name.startswith("_") and not is_module and name != "__version__":
                     offenders.append(f"{path.relative_to(ROOT)}: {name} from {m.group(1)}{m.group(2)}")
     assert not offenders, offenders
+
+
+def test_every_error_and_warning_class_and_weights_are_reachable_from_htsr():
+    """``htsr.weights`` after ``import htsr``; every exception and warning class of htsr.errors at the top level."""
+    import inspect
+    import subprocess
+    import sys
+
+    import htsr
+    from htsr import errors
+
+    classes = {n for n, v in vars(errors).items()
+               if inspect.isclass(v) and issubclass(v, (Exception, Warning)) and v.__module__ == errors.__name__}
+    assert {"HtsrError", "WeightsError", "ConvergenceWarning", "IntervalWarning"} <= classes
+    assert classes <= set(errors.__all__)
+    for name in classes:
+        assert getattr(htsr, name) is getattr(errors, name)
+        assert name in htsr.__all__
+    code = "import htsr; print(htsr.weights.list_tensors.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "list_tensors"
