@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..inference.bootstrap import percentile_interval
+from .intervals import NO_INTERVAL, checked_interval
 from .verdict import format_interval
 
 __all__ = ["NetworkSummary", "summarize"]
@@ -162,10 +163,11 @@ def summarize(alpha, log_lambda_max, alpha_lo, alpha_hi, *, n_layers: int, level
         missing = [str(n) for n in np.asarray(names, dtype=object)[~has]] if names is not None else []
         which = f" ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})" if missing else ""
         k = int((~has).sum())
-        note = f"no interval: {k} of {alpha.size} fitted layers {'has' if k == 1 else 'have'} none{which}"
-    if network_alpha and not network_alpha["lo"] <= network_alpha["estimate"] <= network_alpha["hi"]:
-        network_alpha = dict(network_alpha, lo=math.nan, hi=math.nan,
-                             interval_note="no interval: the posterior interval excludes the estimate")
+        note = f"{NO_INTERVAL}{k} of {alpha.size} fitted layers {'has' if k == 1 else 'have'} none{which}"
+    if network_alpha:  # the layers' rule: no interval that excludes its own estimate
+        lo_n, hi_n, why = checked_interval(network_alpha["estimate"], network_alpha["lo"], network_alpha["hi"],
+                                           "the posterior")
+        network_alpha = dict(network_alpha, lo=lo_n, hi=hi_n, **({"interval_note": why} if why else {}))
     means = _means(alpha, w, lo, hi)
     subset = None
     if note and has.any():

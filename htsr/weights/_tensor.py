@@ -30,6 +30,11 @@ def _tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
 
 
+def _floating(dt: str) -> bool:
+    """A dtype name whose values are read as floating point (float*, bfloat16, torch's quantized dtypes)."""
+    return dt.startswith(("float", "bfloat")) or dt in TORCH_QUANTIZED
+
+
 def classify(name: str, shape: tuple[int, ...], dtype) -> str:
     """The kind of a tensor, from its name, shape and dtype.
 
@@ -61,7 +66,7 @@ def classify(name: str, shape: tuple[int, ...], dtype) -> str:
     :attr:`Tensor.layout`, not by the kind.
     """
     dt = _dtype_name(dtype)
-    is_float = dt.startswith(("float", "bfloat")) or dt in TORCH_QUANTIZED
+    is_float = _floating(dt)
     ndim = len(shape)
     if not is_float or ndim == 0:
         return "other"
@@ -158,7 +163,7 @@ class TensorInfo:
             return f"{dt}: complex weights are not supported"
         if dt == "bool":
             return "bool: not numeric weights"
-        if not (dt.startswith(("float", "bfloat")) or dt in TORCH_QUANTIZED):
+        if not _floating(dt):
             return f"{dt}: not a floating-point tensor"
         if self.ndim == 0:
             return "0-D: a scalar has no spectrum"
