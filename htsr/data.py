@@ -35,7 +35,7 @@ import numpy as np
 from .errors import DataAlteredWarning, DataError, HtsrError
 
 __all__ = ["as_sample", "load_values", "check_int", "check_number", "check_bool", "check_level", "check_choice",
-           "check_seed", "check_interval", "check_xmin", "check_tail", "check_output", "to_plain"]
+           "check_seed", "check_interval", "check_xmin", "check_tail", "select_tail", "check_output", "to_plain"]
 
 
 def _where(mask: np.ndarray, limit: int = 5) -> str:
@@ -339,6 +339,19 @@ def check_tail(tail: np.ndarray, what: str, *, error=None) -> None:
             f"{what} leaves {tail.size} point(s) with {len(np.unique(tail))} distinct value(s) "
             "in the tail; at least two distinct values are needed to fit alpha"
         )
+
+
+def select_tail(x: np.ndarray, xmin: float, xmax: float | None = None, *, what: str | None = None,
+                error=None) -> np.ndarray:
+    """The points of the sorted sample ``x`` in ``[xmin, xmax]`` (``xmax=None``: no upper end),
+    checked by :func:`check_tail` (``what`` names the range in the error; default from the ends)."""
+    hi = np.inf if xmax is None else xmax
+    lo_i, hi_i = np.searchsorted(x, xmin, side="left"), np.searchsorted(x, hi, side="right")
+    tail = x[lo_i:hi_i]
+    if what is None:
+        what = f"xmin={xmin:g}" + ("" if xmax is None else f", xmax={xmax:g}")
+    check_tail(tail, what, error=error)
+    return tail
 
 
 def check_output(path, name: str, *, folder: bool = False, create: bool = False, error=None) -> Path:
