@@ -76,7 +76,7 @@ def main():
     print(f"NUTS 90% HDI coverage: {cover:.3f} ({k}/{a.datasets}, binomial se {se:.3f})")
     if a.case == "fixed":
         print(f"conjugate closed form 90% HDI coverage: {cov_exact:.3f}")
-    print(f"max r_hat {many.diagnostics['max_r_hat']:.3f}, divergent {many.diagnostics['n_divergent']}, "
+    print(f"max r_hat {many.diagnostics.max_r_hat:.3f}, divergent {many.diagnostics.n_divergent}, "
           f"{time.perf_counter() - t0:.0f} s")
 
 
@@ -97,8 +97,8 @@ def unknown(a, data, t0):
         xm = np.asarray(f.idata.posterior["xmin"]).ravel()
         hits.append(hdi_contains(alpha, ALPHA))
         xmin_hit.append(hdi_contains(xm, 1.0))
-        rhat.append(f.diagnostics["max_r_hat"])
-        div.append(f.diagnostics["n_divergent"])
+        rhat.append(f.diagnostics.max_r_hat)
+        div.append(f.diagnostics.n_divergent)
         del f
         line = (f"{i} alpha_mean={alpha.mean():.3f} covered={int(hits[-1])} xmin_mean={xm.mean():.3f} "
                 f"r_hat={rhat[-1]:.3f} div={div[-1]} t={time.perf_counter() - t0:.0f}s")

@@ -34,13 +34,13 @@ def main():
         true = rng.normal(2.5, 0.3, L).clip(1.5)
         samples = [pareto(rng, int(k), t) for k, t in zip(rng.integers(10, 51, L), true)]
         mle = np.array([1 + s.size / np.sum(np.log(s)) for s in samples])
-        ind = np.array([hb.fit(s, xmin=1.0, method="conjugate", draws=10, chains=1).diagnostics["exact_mean"]
+        ind = np.array([hb.fit(s, xmin=1.0, method="conjugate", draws=10, chains=1).exact.mean
                         for s in samples])
         h = hb.fit_many(samples, xmin=1.0, draws=a.draws, chains=a.chains, seed=a.seed + net)
         for k, est in (("mle", mle), ("independent", ind), ("hierarchical", h.alpha)):
             err[k].append(est - true)
-        print(f"network {net}: {L} layers, r_hat {h.diagnostics['max_r_hat']:.3f}, "
-              f"divergent {h.diagnostics['n_divergent']}")
+        print(f"network {net}: {L} layers, r_hat {h.diagnostics.max_r_hat:.3f}, "
+              f"divergent {h.diagnostics.n_divergent}")
     print(f"networks={a.networks} seed={a.seed} draws={a.chains}x{a.draws}, {time.perf_counter() - t0:.0f} s")
     print("| estimator | RMSE of alpha | mean error |")
     print("|---|---:|---:|")

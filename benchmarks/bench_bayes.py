@@ -93,7 +93,7 @@ def main():
     print("|---|---|---:|---:|---:|---:|")
     for name, kind, t, r in rows:
         d = r.diagnostics
-        print(f"| {name} | {kind} | {t:.2f} | {d['max_r_hat']:.3f} | {d['n_divergent']} | {d['min_ess_bulk']:.0f} |")
+        print(f"| {name} | {kind} | {t:.2f} | {d.max_r_hat:.3f} | {d.n_divergent} | {d.min_ess_bulk:.0f} |")
     if "fixed" in args.cases:
         nuts_warm = [t for name, kind, t, _ in rows if name.startswith("fixed") and "NUTS" in name
                      and kind == "warm"][0]

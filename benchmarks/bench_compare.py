@@ -86,7 +86,7 @@ def table62():
             v = row.R if row.nested else row.normalized_R
             flag = " b" if row.at_boundary else ""
             cells.append(f"{v:.3f} ({row.p:.2f}){flag} / {pR} ({pp:.2f})")
-        print(f"| {name} | {df.attrs['xmin']:g} | {df.attrs['n_tail']} | " + " | ".join(cells) + " |")
+        print(f"| {name} | {df.xmin:g} | {df.n_tail} | " + " | ".join(cells) + " |")
     print("# each cell: htsr (p) / published (p); b = the alternative's fit is on its boundary")
 
 
@@ -119,7 +119,7 @@ def main():
     xmin, alpha, lam = 10.0, 1.7, 0.01
     for discrete in (False, True):
         with _jax.x64():
-            x = np.asarray(cutoff.sample(jax.random.PRNGKey(2026), alpha, lam, xmin, (args.n,), discrete=discrete))
+            x = np.asarray(cutoff.LAW.sample(jax.random.PRNGKey(2026), (alpha, lam), xmin, (args.n,), discrete=discrete))
 
         def run_powerlaw(x=x, discrete=discrete):
             fit = powerlaw.Fit(x, xmin=xmin, discrete=discrete, verbose=False)

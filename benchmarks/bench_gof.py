@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import htsr  # noqa: E402
-from htsr import _jax  # noqa: E402
+from htsr import _jax, streams  # noqa: E402
 from htsr.inference import _resample as R  # noqa: E402
 from htsr.inference import gof  # noqa: E402
 
@@ -58,7 +58,7 @@ def main() -> None:
     k = args.powerlaw_calls
     with _jax.x64():
         rows, _ = R.semiparametric_rows(
-            R.replicate_keys(args.seed, 0, k), pad, len(body), fit.n_tail / fit.n,
+            streams.keys(args.seed, "gof", 0, k), pad, len(body), fit.n_tail / fit.n,
             (np.float64(fit.alpha), np.float64(fit.xmin), np.float64(np.inf)),
             n=fit.n, cap=R.tail_cap(fit.n, fit.n_tail / fit.n), discrete=False, bounded=False)
     rows = np.asarray(rows)

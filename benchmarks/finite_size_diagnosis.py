@@ -24,7 +24,7 @@ import jax  # noqa: E402
 
 from htsr import _jax  # noqa: E402
 from htsr.fitting import fit_padded  # noqa: E402
-from htsr.fitting.bounded_scan import fit_range_padded  # noqa: E402
+from htsr.fitting.fixed_range import fit_range  # noqa: E402
 from htsr.models import bounded as bd  # noqa: E402
 
 
@@ -40,7 +40,7 @@ def main() -> None:
         x = np.sort(np.asarray(bd.sample(jax.random.PRNGKey(a.seed), a.alpha, 1.0, a.ratio, (a.reps, a.n))), axis=1)
     counts = np.full(a.reps, a.n)
     scanned = fit_padded(x, counts, method="bounded")
-    fixed = fit_range_padded(x, counts, x[:, 0], x[:, -1], conditional=True)
+    fixed = fit_range(_jax.padded(x, counts), x[:, 0], x[:, -1], given=1)
     with _jax.x64():
         corr = scanned.alpha - np.asarray(bd.continuous_bias(scanned.alpha, np.log(x[:, -1] / scanned.xmin),
                                                              scanned.n_tail - 2.0))

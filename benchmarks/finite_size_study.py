@@ -16,7 +16,7 @@ under two protocols, all in batches:
 
 with xmin chosen by the KS scan (:func:`htsr.fitting.fit_padded`; columns
 ``clauset``, ``bounded``, ``bounded_unbiased``) and with xmin known, fixed at
-the true lower end 1 (:func:`htsr.fitting.bounded_scan.fit_range_padded`;
+the true lower end 1 (:func:`htsr.fitting.fixed_range.fit_range`;
 columns ``*_known``).
 
 For each cell: mean error (bias), its standard error (SEM = sd/sqrt(reps)),
@@ -45,7 +45,7 @@ import jax  # noqa: E402
 
 from htsr import _jax  # noqa: E402
 from htsr.fitting import fit_padded  # noqa: E402
-from htsr.fitting.bounded_scan import fit_range_padded  # noqa: E402
+from htsr.fitting.fixed_range import fit_range  # noqa: E402
 from htsr.models import bounded as bd  # noqa: E402
 
 ALPHAS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
@@ -72,9 +72,9 @@ def run_cell(alpha, ratio, n, reps, seed):
         r = np.log(x[:, -1] / bo.xmin)
         corr = bo.alpha - np.asarray(bd.continuous_bias(bo.alpha, r, bo.n_tail - 2.0))  # conditional MLE uses n_tail - 2 points
     # xmin known (the true lower end, 1): no scan, so no selection; xmax = the sample maximum
-    ck = fit_range_padded(x, counts, 1.0)
-    bk = fit_range_padded(x, counts, 1.0, x[:, -1], conditional=True)
-    bku = fit_range_padded(x, counts, 1.0, x[:, -1], conditional=True, estimator="unbiased")
+    ck = fit_range(_jax.padded(x, counts), 1.0)
+    bk = fit_range(_jax.padded(x, counts), 1.0, x[:, -1], given=1)
+    bku = fit_range(_jax.padded(x, counts), 1.0, x[:, -1], given=1, estimator="unbiased")
     return dict(clauset=cl.alpha, bounded=bo.alpha, bounded_unbiased=corr,
                 clauset_known=ck.alpha, bounded_known=bk.alpha, bounded_known_unbiased=bku.alpha)
 
@@ -257,7 +257,7 @@ Confirmation.  An exactly unbiased estimator fails the 2-SEM check in about
 fresh replicates and counts as biased only if the rerun fails too."""
 
 KNOWN_TEXT = """Clauset: `htsr.fit(x, xmin=1)`; bounded: `htsr.fit(x, method="bounded", xmin=1)`
-(computed in batches by `htsr.fitting.bounded_scan.fit_range_padded`)."""
+(computed in batches by `htsr.fitting.fixed_range.fit_range`)."""
 
 SCAN_TEXT = """With xmin chosen from the data, a bias remains at n = 500 in several cells,
 of both signs and at most about 7% of the RMSE, in all three fitters: the scan

@@ -9,11 +9,14 @@ honest uncertainty.  The public API::
     htsr.compare(data, "lognormal")       power law versus lognormal (compare_all: Table 6.2)
     htsr.fit_many(samples, ...)
     htsr.calibrate("pareto", mu=..., M=..., Q=...)   estimator bias on generated data (xarray)
+    htsr.report(source)           per-layer spectral report of a network (the package, callable)
     htsr.rmt                      random matrices, ESDs, Marchenko-Pastur, Tracy-Widom
     htsr.weights                  weight files as (name, array, kind): safetensors, torch, npz, Keras
 
 ``import htsr`` is cheap: the names above are imported on first use (PEP 562),
 so the command line can answer an argument error before JAX is loaded.
+Array-level helpers stay in their modules (``htsr.fitting.fit_padded``,
+``htsr.fitting.BatchFit``, ``htsr._jax.enable_compilation_cache``).
 """
 
 from __future__ import annotations
@@ -21,8 +24,7 @@ from __future__ import annotations
 import importlib
 
 from . import errors
-from .errors import (ConvergenceWarning, DataAlteredWarning, DataError, FitError, HtsrError, IntervalWarning,
-                     SmallSampleWarning, WeightsError)
+from .errors import *  # noqa: F403  (every error and warning class, as htsr.<name>: errors.__all__ is the list)
 
 __version__ = "0.1.0"
 
@@ -30,9 +32,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "fit": "htsr.fitting",
     "fit_many": "htsr.fitting",
-    "fit_padded": "htsr.fitting",
     "PowerLawFit": "htsr.fitting",
-    "BatchFit": "htsr.fitting",
     "KSCurve": "htsr.fitting",
     "FitSpec": "htsr.fitting",
     "gof": "htsr.inference",
@@ -43,16 +43,18 @@ _LAZY = {
     "compare_all": "htsr.inference",
     "fit_model": "htsr.inference",
     "CompareResult": "htsr.inference",
+    "CompareAllResult": "htsr.inference",
     "TailFit": "htsr.inference",
-    "enable_compilation_cache": "htsr._jax",
-    "report": "htsr.report",
     "calibrate": "htsr.calibration",
 }
-_SUBMODULES = ("rmt", "plot", "models", "fitting", "inference", "data", "special", "bayes", "calibration",
-               "weights")
+# ``htsr.report`` is the package in every import order (a callable one: htsr/report/__init__.py)
+_SUBMODULES = ("report", "rmt", "plot", "models", "fitting", "inference", "data", "special", "bayes",
+               "calibration", "weights")
 
-__all__ = [*_LAZY, "errors", "rmt", "weights", "HtsrError", "DataError", "FitError", "WeightsError",
-           "DataAlteredWarning", "SmallSampleWarning", "ConvergenceWarning", "IntervalWarning"]
+__all__ = [*_LAZY, "report", "errors", "rmt", "weights", *errors.__all__]
+
+# array-level helpers: not top-level names, but an AttributeError says where they are
+_ELSEWHERE = {"fit_padded": "htsr.fitting", "BatchFit": "htsr.fitting", "enable_compilation_cache": "htsr._jax"}
 
 
 def __getattr__(name: str):
@@ -61,7 +63,8 @@ def __getattr__(name: str):
     elif name in _SUBMODULES:
         value = importlib.import_module(f"htsr.{name}")
     else:
-        raise AttributeError(f"module 'htsr' has no attribute {name!r}")
+        where = f" (array-level: {_ELSEWHERE[name]}.{name})" if name in _ELSEWHERE else ""
+        raise AttributeError(f"module 'htsr' has no attribute {name!r}{where}")
     globals()[name] = value
     return value
 

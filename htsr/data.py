@@ -19,7 +19,8 @@ kernel.  The rules:
   sample.
 
 Options (numbers, integers, choices) are checked here too, by the ``check_*``
-functions, so that every error names the argument that was wrong.
+functions, so that every error names the argument that was wrong; arrays that
+are not a sample (a weight matrix, a stack of kernels) by :func:`as_array`.
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ import io
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataAlteredWarning, DataError, HtsrError
 
-__all__ = ["as_sample", "load_values", "check_int", "check_number", "check_bool", "check_level", "check_choice",
-           "check_seed", "check_interval", "check_xmin", "check_tail", "select_tail", "check_output", "to_plain"]
+__all__ = ["as_sample", "as_array", "load_values", "check_int", "check_number", "check_ratio", "check_values",
+           "check_bool", "check_level", "check_choice", "check_seed", "check_interval", "check_xmin", "check_tail",
+           "select_tail", "check_output", "to_plain"]
 
 
 def _where(mask: np.ndarray, limit: int = 5) -> str:
@@ -185,6 +188,38 @@ def _unmask(data: np.ma.MaskedArray, name: str, stacklevel: int) -> np.ndarray:
     return np.asarray(data.data)[~mask]
 
 
+def as_array(x, name: str, *, min_ndim: int = 0, max_ndim: int | None = None) -> np.ndarray:
+    """``x`` as a NumPy array of real numbers, dtype kept, with ``min_ndim`` to ``max_ndim``
+    dimensions (``None``: any) and no NaN or inf: a matrix, a stack of them, or an array of
+    arguments, where :func:`as_sample` is for a one-dimensional sample.
+
+    Raises
+    ------
+    DataError
+        A string, non-numeric or complex values, the wrong number of dimensions, an empty
+        array, NaN or inf (the message says how many).
+    """
+    if isinstance(x, (str, bytes)):
+        raise DataError(f"{name} must be numbers, not a string")
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name} could not be read as an array of numbers: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise DataError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise DataError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if arr.ndim < min_ndim or (max_ndim is not None and arr.ndim > max_ndim):
+        want = f"{min_ndim}" if max_ndim == min_ndim else f"{min_ndim} to {max_ndim}"
+        raise DataError(f"{name} must have {want} dimensions, got shape {arr.shape}")
+    if arr.size == 0:
+        raise DataError(f"{name} is empty (shape {arr.shape})")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise DataError(f"{name} contains {int(bad.sum())} NaN or infinite value(s) out of {arr.size}")
+    return arr
+
+
 def load_values(source: str | Path) -> np.ndarray:
     """Read numbers from a file: ``.npy``, or text with one or more numbers per line.
 
@@ -268,16 +303,46 @@ def check_int(value, name: str, *, minimum: int | None = None, maximum: int | No
     return v
 
 
-def check_number(value, name: str, *, positive: bool = False, allow_none: bool = False,
-                 error=None) -> float | None:
-    """``value`` as a finite float (``positive``: > 0); ``None`` passes when ``allow_none``."""
+def check_number(value, name: str, *, positive: bool = False, minimum: float | None = None,
+                 above: float | None = None, allow_none: bool = False, error=None) -> float | None:
+    """``value`` as a finite float; ``positive``: > 0, ``minimum``: >= it, ``above``: > it;
+    ``None`` passes when ``allow_none``."""
     error = error or HtsrError
     if value is None and allow_none:
         return None
     what = "a positive finite number" if positive else "a finite number"
     if not _is_real_scalar(value) or not np.isfinite(value) or (positive and value <= 0):
         raise error(f"{name} must be {what}, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise error(f"{name} must be >= {minimum:g}, got {value!r}")
+    if above is not None and value <= above:
+        raise error(f"{name} must be > {above:g}, got {value!r}")
     return float(value)
+
+
+def check_ratio(value, name: str = "Q", *, error=None) -> float:
+    """An aspect ratio ``Q = N/M >= 1`` of an ``N x M`` matrix (a wide matrix is transposed first)."""
+    error = error or HtsrError
+    q = check_number(value, name, error=error)
+    if q < 1:
+        raise error(f"{name} must be >= 1 (Q = N/M with N >= M: transpose a wide matrix), got {value!r}")
+    return q
+
+
+def check_values(value, name: str, check, *, error=None) -> tuple:
+    """One value or a sequence of values as a non-empty tuple of distinct values, each one
+    passed through ``check(v)`` (which names ``name`` in its errors, e.g. :func:`check_number`)."""
+    error = error or HtsrError
+    if value is None or isinstance(value, (str, bytes)):
+        raise error(f"{name} must be one value or a sequence of values, got {value!r}")
+    if isinstance(value, (Iterator, set, frozenset)):  # NumPy would make them one object
+        value = list(value)
+    out = tuple(check(v) for v in np.atleast_1d(np.asarray(value, dtype=object)).ravel())
+    if not out:
+        raise error(f"{name} is empty: give at least one value")
+    if len(set(out)) != len(out):
+        raise error(f"{name} has repeated values: {list(out)}")
+    return out
 
 
 def check_level(value, name: str = "level", *, error=None) -> float:

@@ -21,8 +21,9 @@ import numpy as np
 import pytest
 
 import htsr
+from htsr._jax import enable_compilation_cache
 
-htsr.enable_compilation_cache()
+enable_compilation_cache()
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -13,7 +13,7 @@ from scipy import optimize, special
 import htsr
 from htsr import _jax
 from htsr.errors import FitError
-from htsr.inference import _resample as R
+from htsr.fitting import refit
 from htsr.inference import gof
 from htsr.models import powerlaw as pl
 
@@ -121,9 +121,9 @@ def test_refits_use_the_grid():
     fit = htsr.fit(x, discrete=True, alpha_grid="plfit")
     rows = np.sort(np.stack([rng.choice(x, len(x)) for _ in range(6)]), axis=1)
     for fixed in (False, True):
-        out = R.refit_rows(rows, fit if not fixed else htsr.fit(x, discrete=True, xmin=fit.xmin,
-                                                               alpha_grid="plfit"))
-        a = out["alpha"][np.isfinite(out["alpha"])]
+        spec = (fit if not fixed else htsr.fit(x, discrete=True, xmin=fit.xmin, alpha_grid="plfit")).spec
+        out = refit(_jax.pad_rows(list(rows)), spec)  # the bootstrap's refit
+        a = out.alpha[np.isfinite(out.alpha)]
         assert a.size and np.all(np.isin(np.round(a, 10), np.round(GRID, 10)))
     assert fit.spec.alpha_grid == pl.PLFIT_ALPHA_GRID
 

@@ -9,7 +9,7 @@ from conftest import pareto
 import htsr
 from htsr.errors import HtsrError
 from htsr.inference import bootstrap
-from htsr.inference.bootstrap import bca_interval, bca_or_percentile, percentile_interval
+from htsr.inference.bootstrap import Interval, bca_interval, param_intervals, percentile_interval
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +29,19 @@ def test_draws_and_intervals(result, sample):
     for k in ("alpha", "xmin", "n_tail"):
         d = result.draws[k]
         assert d.shape == (100,) and np.all(np.isfinite(d))
-        lo, hi = result.intervals[k]["percentile"]
-        assert lo <= hi and lo == pytest.approx(np.quantile(d, 0.025))
-        blo, bhi = result.intervals[k]["bca"]
+        lo, hi = result.intervals[k].percentile
+        s = np.sort(d)  # 95% of 100 draws: each end lies between the 3rd and 4th draw from its side
+        assert s[2] <= lo <= s[3] and s[-4] <= hi <= s[-3]
+        blo, bhi = result.intervals[k].bca
         assert d.min() <= blo <= bhi <= d.max()
+        assert result.intervals[k].bca.method == "bca" and result.intervals[k].percentile.method == "percentile"
     assert np.all(np.isin(result.draws["xmin"], sample))  # xmin is always an observed value
-    lo, hi = result.intervals["alpha"]["percentile"]
+    lo, hi = result.intervals["alpha"].percentile
     assert lo < fit.alpha < hi
     assert result.standard_error["alpha"] == pytest.approx(np.std(result.draws["alpha"], ddof=1))
+    # on the draws 0, 1, ..., 100 the 90% interval is the draws 5 and 95; NaN draws are left out
+    lo, hi = percentile_interval(np.r_[np.arange(101.0), np.nan], 0.9)
+    assert (lo, hi) == (pytest.approx(5.0, abs=1e-9), pytest.approx(95.0, abs=1e-9))
 
 
 def test_reproducible_and_serialisable(result, sample):
@@ -45,7 +50,8 @@ def test_reproducible_and_serialisable(result, sample):
         np.testing.assert_array_equal(result.draws[k], again.draws[k])
     d = result.to_dict()
     assert set(d) == {"level", "reps", "seed", "alpha", "xmin", "n_tail"}
-    assert set(d["alpha"]) == {"estimate", "se", "percentile", "bca"}
+    assert set(d["alpha"]) == {"estimate", "se", "percentile", "bca", "interval", "interval_method"}
+    assert d["alpha"]["interval_method"] == result.intervals["alpha"].chosen.method
     assert "BCa" in repr(result) and "alpha" in repr(result)
     assert list(result.table().index) == ["alpha", "xmin", "n_tail"]
 
@@ -73,12 +79,23 @@ def test_bca_that_excludes_its_estimate_falls_back_to_percentile_and_says_so():
     est = 996.3  # above 99.6% of the draws: z0 = 2.65 pushes both BCa quantiles above it
     lo, hi = bca_interval(draws, est, jack, 0.95)
     assert lo > est  # the raw BCa interval excludes the estimate
-    iv, note = bca_or_percentile(draws, est, jack, 0.95, name="alpha")
-    assert iv == percentile_interval(draws, 0.95)
+    ivs = param_intervals(draws, est, jack, 0.95, name="alpha")
+    assert ivs.chosen == percentile_interval(draws, 0.95) and ivs.chosen.method == "percentile"
+    assert ivs.bca.method == "bca" and est not in ivs.bca  # the BCa interval is kept as it is, under its name
+    note = ivs.note
     assert "excludes the estimate" in note and "alpha" in note and "percentile" in note
     assert "excludes the estimate too" in note  # the percentile interval [24.98, 974] does not hold 996.3
-    iv, note = bca_or_percentile(draws, 700.0, jack, 0.9)  # an ordinary bias correction is kept
-    assert note is None and iv == bca_interval(draws, 700.0, jack, 0.9)
+    ivs = param_intervals(draws, 700.0, jack, 0.9)  # an ordinary bias correction is kept
+    assert ivs.note is None and ivs.chosen == bca_interval(draws, 700.0, jack, 0.9)
+
+
+def test_bca_is_undefined_when_every_draw_lies_on_one_side():
+    """All draws above the estimate: no median-bias correction exists; BCa is None, never a relabelled percentile."""
+    draws = np.arange(10.0, 110.0)
+    assert bca_interval(draws, 5.0, np.linspace(-1, 1, 20), 0.9) is None
+    ivs = param_intervals(draws, 5.0, np.linspace(-1, 1, 20), 0.9, name="xmin")
+    assert ivs.bca is None and ivs.chosen.method == "percentile" and "undefined" in ivs.note
+    assert isinstance(ivs.chosen, Interval) and tuple(ivs.chosen) == (ivs.chosen.low, ivs.chosen.high)
 
 
 def test_report_gives_no_interval_where_bca_and_percentile_both_exclude_the_estimate():
@@ -92,7 +109,7 @@ def test_report_gives_no_interval_where_bca_and_percentile_both_exclude_the_esti
         assert np.isnan(s["alpha_lo"]) and np.isnan(s["alpha_hi"])
         assert s["interval_note"].startswith("no interval: the bootstrap does not cover the estimate")
     s = summarize_draws(700.0, draws, np.linspace(-1, 1, 50), IntervalSpec(level=0.9, ci="bca"))
-    assert (s["alpha_lo"], s["alpha_hi"]) == bca_interval(draws, 700.0, np.linspace(-1, 1, 50), 0.9)
+    assert (s["alpha_lo"], s["alpha_hi"]) == tuple(bca_interval(draws, 700.0, np.linspace(-1, 1, 50), 0.9))
     assert s["interval_note"] == ""
 
 
@@ -111,7 +128,7 @@ def coverage_runs():
     for k in range(120):
         r = bootstrap(pareto(rng, 2.5, 150), xmin=1.0, reps=200, seed=k, level=0.9, jackknife_groups=30)
         for m in out:
-            out[m].append(r.intervals["alpha"][m])
+            out[m].append(tuple(getattr(r.intervals["alpha"], m)))
     return out
 
 
@@ -121,7 +138,7 @@ def test_scanned_xmin_coverage():
     hits = []
     for k in range(40):
         r = bootstrap(pareto(rng, 2.5, 200), reps=100, seed=k, level=0.8, jackknife_groups=20)
-        lo, hi = r.intervals["alpha"]["percentile"]
+        lo, hi = r.intervals["alpha"].percentile
         hits.append(lo <= 2.5 <= hi)
     assert np.mean(hits) >= 0.6
 
@@ -130,7 +147,7 @@ def test_bounded_bootstrap():
     rng = np.random.default_rng(9)
     x = np.concatenate([rng.uniform(0.1, 1, 100), rng.uniform(1, 10, 400)])  # alpha = 0 on [1, 10]
     r = bootstrap(x, method="bounded", xmin=1.0, xmax=10.0, reps=100, seed=0)
-    lo, hi = r.intervals["alpha"]["bca"]
+    lo, hi = r.intervals["alpha"].chosen
     assert lo < 0.0 < hi and r.fit.method == "bounded"
     # the bootstrap standard error matches the Fisher information of the bounded law at alpha = 0
     # (Var[ln X] of the uniform on [1, 10], n = 400): sd(alpha_hat) = 1 / sqrt(n Var[ln X])
@@ -158,5 +175,5 @@ def test_refits_keep_the_unbiased_estimator_with_xmin_fixed():
         x = np.sort(np.asarray(pl.sample(jax.random.PRNGKey(2), 2.5, 1.0, (400,))))
     f = htsr.fit(x, xmin=1.0, estimator="unbiased")
     rows = np.sort(np.stack([x, x[::-1]]), axis=1)
-    got = refit_rows(rows, f)["alpha"]
+    got = refit_rows(rows, f).alpha
     assert got == pytest.approx([f.alpha, f.alpha], rel=1e-12)

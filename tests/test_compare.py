@@ -10,6 +10,7 @@ power law with cutoff.  xmin comes from htsr.fit, which reproduces Table 6.1.
 from __future__ import annotations
 
 import json
+import pickle
 import warnings
 
 import numpy as np
@@ -74,14 +75,14 @@ def test_table_6_2_rows_where_the_paper_is_not_the_mle(table):
     row = table["words"].loc["lognormal"]
     assert row.at_boundary == "sigma" and row.normalized_R == 0.0 and row.p == 1.0
     assert row.verdict == "inconclusive"
-    fits = table["words"].attrs["fits"]
+    fits = table["words"].fits
     assert fits["lognormal"].loglik >= fits["power_law"].loglik - 1e-6
     # blackouts / exponential: the paper printed 1.21 (p = 0.23); the exact MLE, the
     # closed-form exponential fit computed here in numpy, gives 1.433 (p = 0.152).
     # Same verdict: inconclusive.
     row = table["blackouts"].loc["exponential"]
-    tail = table["blackouts"].attrs["fits"]["power_law"].tail
-    xmin, n = table["blackouts"].attrs["xmin"], tail.size
+    tail = table["blackouts"].fits["power_law"].tail
+    xmin, n = table["blackouts"].xmin, tail.size
     a = 1 + n / np.sum(np.log(tail / xmin))
     lam = 1 / np.mean(tail - xmin)
     d = (np.log((a - 1) / xmin) - a * np.log(tail / xmin)) - (np.log(lam) - lam * (tail - xmin))
@@ -98,7 +99,7 @@ def test_table_6_2_rows_where_the_paper_is_not_the_mle(table):
         pl_R, pl_p = pf.distribution_compare("power_law", "exponential", normalized_ratio=True)
         pl_ll = np.sum(pf.exponential.loglikelihoods(pf.data))
     assert row.normalized_R == pytest.approx(pl_R, rel=3e-3) and row.p == pytest.approx(pl_p, abs=2e-3)
-    assert table["blackouts"].attrs["fits"]["exponential"].loglik >= pl_ll
+    assert table["blackouts"].fits["exponential"].loglik >= pl_ll
 
 
 @pytest.mark.parametrize("name", list(TABLE_6_2))
@@ -132,7 +133,7 @@ def test_table_6_2_stretched_exponential(table):
 def test_stretched_exponential_fit_is_the_global_maximum(table):
     """cities (published +0.204): our continuous Weibull fit beats every point of the
     exact profile likelihood on a fine beta grid, so the published fit was not the MLE."""
-    fit = table["cities"].attrs["fits"]["stretched_exponential"]
+    fit = table["cities"].fits["stretched_exponential"]
     y = fit.tail / fit.xmin
     n = y.size
     betas = np.geomspace(1e-4, 5.0, 4000)
@@ -152,6 +153,49 @@ def test_table_6_2_verdicts(table):
                                                            "alternative favoured")
             if (name, alt) not in KNOWN_DIFFERENT:
                 assert df.loc[alt].verdict == expected, (name, alt)
+
+
+# --------------------------------------------------------------------- the compare_all result
+def test_compare_all_result_holds_the_fits_the_tests_and_their_table(table):
+    """Fires: each row is the pairwise compare() of the power law with that alternative on the
+    same tail, the table and to_dict() say the same numbers, and the result cannot be altered."""
+    res = table["fires"]
+    x = load("fires", 1.0)
+    assert res.xmin == 6324.0 and res.n_tail == 521 and not res.discrete  # Table 6.1
+    assert res.alternatives == tuple(ALTERNATIVES) and list(res.fits) == ["power_law", *ALTERNATIVES]
+    assert np.all(res.power_law.tail >= res.xmin) and res.power_law.tail.size == res.n_tail
+    df, d = res.table, res.to_dict()
+    assert list(df.columns) == ["R", "normalized_R", "p", "nested", "verdict", "params", "at_boundary",
+                                "converged"]
+    for k, alt in enumerate(ALTERNATIVES):
+        pair = compare(x, "power_law", alt, xmin=res.xmin)
+        c = res.comparisons[alt]
+        assert c.model1 is res.power_law and res.fits[alt] is c.model2
+        assert (c.R, c.normalized_R, c.p, c.nested) == (pair.R, pair.normalized_R, pair.p, pair.nested)
+        assert c.R == pytest.approx(c.model1.loglik - c.model2.loglik, rel=1e-9)
+        assert df.loc[alt, "R"] == c.R and res.loc[alt, "p"] == c.p
+        expected = "inconclusive" if c.p >= 0.1 else ("power law favoured" if c.R > 0 else "alternative favoured")
+        assert res.verdicts[alt] == df.loc[alt, "verdict"] == expected
+        row = d["alternatives"][k]
+        assert row["model"] == alt and row["R"] == c.R and row["fit"] == c.model2.to_dict()
+    assert d["power_law"]["params"]["alpha"] == res.alpha and json.loads(json.dumps(d)) == d
+    assert not hasattr(res, "attrs") and len(res) == 4 and list(res["p"]) == list(df["p"])
+    with pytest.raises(TypeError):
+        res.comparisons["lognormal"] = None
+    df.loc["lognormal", "R"] = 0.0  # the table handed out is a copy
+    assert res.loc["lognormal", "R"] == res.comparisons["lognormal"].R != 0.0
+    assert "CompareAllResult" in repr(res) and "power_law_cutoff" in repr(res)
+    again = pickle.loads(pickle.dumps(res))
+    assert again.to_dict() == d and again.fits["lognormal"].tail.size == res.n_tail
+
+
+def test_compare_all_with_some_alternatives():
+    x = load("blackouts", 1e-3)
+    res = compare_all(x, xmin=230.0, alternatives=("truncated_power_law", "exponential"))
+    assert res.alternatives == ("power_law_cutoff", "exponential") and res.n_tail == 59
+    assert res.comparisons["exponential"].R == compare(x, "exponential", xmin=230.0).R
+    with pytest.raises(FitError, match="more than once"):
+        compare_all(x, alternatives=("lognormal", "lognormal"))
 
 
 # --------------------------------------------------------------------- powerlaw's cutoff fit
@@ -178,7 +222,7 @@ def test_cutoff_mle_agrees_with_powerlaws_mpmath_fit(table, name):
     our likelihood is never below its fit's, and maximising *its* likelihood to
     convergence gives our parameters to 1e-4 relative (its own optimiser stops ~1e-3
     short in lam)."""
-    ours = table[name].attrs["fits"]["power_law_cutoff"]
+    ours = table[name].fits["power_law_cutoff"]
     tail, xmin = ours.tail, ours.xmin
     tp = _powerlaw_cutoff(tail, xmin, False)
     own = np.array([tp.alpha, tp.Lambda])
@@ -197,7 +241,7 @@ def test_cutoff_mle_agrees_with_powerlaws_mpmath_fit(table, name):
 
 
 def test_discrete_cutoff_density_agrees_with_powerlaws_lerchphi(table):
-    ours = table["terrorism"].attrs["fits"]["power_law_cutoff"]
+    ours = table["terrorism"].fits["power_law_cutoff"]
     tp = _powerlaw_cutoff(ours.tail, ours.xmin, True)
     tp.alpha, tp.Lambda = ours.params["alpha"], ours.params["lam"]
     x = np.unique(ours.tail)[::8]
@@ -225,7 +269,7 @@ def test_vuong_and_nested_formulas():
 
 def test_nesting_comes_from_the_pair_or_the_caller(table):
     x = load("fires", 1.0)
-    xmin = table["fires"].attrs["xmin"]
+    xmin = table["fires"].xmin
     r = compare(x, "power_law", "power_law_cutoff", xmin=xmin)
     assert r.nested and r.R == pytest.approx(table["fires"].loc["power_law_cutoff"].R, rel=1e-12)
     assert compare(x, "truncated_power_law", "power_law", xmin=xmin).R == pytest.approx(-r.R, rel=1e-12)
@@ -288,7 +332,7 @@ def test_fit_model_standard_errors(table):
     for name in ALTERNATIVES:
         f = fit_model(x, name, xmin=323.0)
         assert f.converged and not f.at_boundary
-        assert f.loglik == pytest.approx(table["flares"].attrs["fits"][name].loglik, rel=1e-12)
+        assert f.loglik == pytest.approx(table["flares"].fits[name].loglik, rel=1e-12)
         assert name in repr(f)
         keys, z = list(f.params), f.tail
         def ll(q, name=name, z=z, keys=keys):
@@ -341,6 +385,7 @@ def test_cli_compare_json_and_errors(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["n_tail"] == 59 and [a["model"] for a in out["alternatives"]] == list(ALTERNATIVES)
     assert out["alternatives"][3]["nested"] is True
+    assert out == json.loads(json.dumps(compare_all(np.loadtxt(path), xmin=230000.0).to_dict()))
     assert main(["compare", path, "--xmin", "230000"]) == 0
     text = capsys.readouterr().out
     assert "power law cutoff" in text and "inconclusive" in text

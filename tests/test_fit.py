@@ -265,7 +265,7 @@ def test_fit_padded_many_rows_in_groups():
     """More rows than one kernel group holds: results equal row-by-row fits."""
     rng = np.random.default_rng(9)
     X = np.sort(pareto(rng, 2.5, (70, 4000)), axis=1)
-    b = htsr.fit_padded(X, np.full(70, 4000))
+    b = htsr.fitting.fit_padded(X, np.full(70, 4000))
     for i in (0, 33, 69):
         r = htsr.fit(X[i])
         assert b.xmin[i] == r.xmin and b.alpha[i] == pytest.approx(r.alpha, rel=1e-13)

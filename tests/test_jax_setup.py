@@ -7,7 +7,6 @@ from conftest import pareto
 
 import htsr
 from htsr._jax import bucket, pad_rows
-from htsr.fitting import kernels as K
 
 
 def test_user_jax_config_untouched():
@@ -26,14 +25,28 @@ def test_results_are_float64_precision():
 
 
 def test_new_length_in_the_same_bucket_does_not_recompile():
+    """JAX reports every trace through its public monitoring events: none for a new length in a
+    bucket already compiled (and one for a function never traced, so the listener works)."""
+    from jax import monitoring
+
     rng = np.random.default_rng(2)
     htsr.fit(pareto(rng, 2.5, 700))
-    kernels = [K.continuous_alpha, K.continuous_lower_bound, K.continuous_refined_bound, K.continuous_exact_d]
-    before = [k._cache_size() for k in kernels]
-    for n in (701, 730, 767):
-        assert bucket(n) == bucket(700)
-        htsr.fit(pareto(rng, 2.5, n))
-    assert [k._cache_size() for k in kernels] == before
+    traced = []
+
+    def listen(event, duration, **kwargs):
+        if event == "/jax/core/compile/jaxpr_trace_duration":
+            traced.append(event)
+
+    monitoring.register_event_duration_secs_listener(listen)
+    try:
+        for n in (701, 730, 767):
+            assert bucket(n) == bucket(700)
+            htsr.fit(pareto(rng, 2.5, n))
+        assert traced == []
+        jax.jit(lambda v: v + 1.0)(jnp.ones(3))
+        assert traced
+    finally:
+        monitoring.unregister_event_duration_listener(listen)
 
 
 def test_buckets_and_padding():

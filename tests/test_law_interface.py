@@ -8,6 +8,7 @@ cdf, and logdensity_fn is the sum of log_pdf (and differentiable).
 from __future__ import annotations
 
 import math
+import pickle
 
 import jax
 import jax.numpy as jnp
@@ -32,6 +33,8 @@ CASES = {
 
 def test_the_registry_holds_six_laws_and_every_case_is_covered():
     assert set(registry.LAWS) == set(CASES)
+    for law in registry.LAWS.values():  # a registered law travels (to a Dask worker, say) as itself
+        assert pickle.loads(pickle.dumps(law)) is law
     assert registry.get("truncated_power_law") is registry.LAWS["power_law_cutoff"]
     assert registry.get("bounded").bounded and not registry.get("power_law").bounded
     assert registry.is_nested("power_law_cutoff", "power_law")
@@ -146,3 +149,42 @@ def test_uniform_draws_and_power_law_samples_are_safe_in_float32():
     x = registry.get("power_law").sample(jax.random.PRNGKey(1), (2.5,), 1.0, (200_000,))
     e = registry.get("exponential").sample(jax.random.PRNGKey(1), (0.5,), 1.0, (200_000,))
     assert bool(jnp.all(jnp.isfinite(x))) and bool(jnp.all(jnp.isfinite(e)))
+
+
+# ---------------------------------------------------------------- default priors, carried by the laws
+@pytest.mark.parametrize("name", list(CASES))
+def test_every_law_carries_a_default_prior_inside_each_constraint(name):
+    """One prior per parameter (the stretched exponential's lam as the dimensionless lam * x0^beta,
+    keyed SCALED), and every draw of it satisfies the parameter's constraint."""
+    pytest.importorskip("numpyro")
+    from htsr.models.stretched import SCALED
+
+    law = registry.get(name)
+    priors = law.default_priors(7.0)
+    as_param = {k: "lam" if k == SCALED else k for k in priors}
+    assert sorted(as_param.values()) == sorted(law.param_names)
+    for k, prior in priors.items():
+        with _jax.x64():
+            draws = prior.numpyro().sample(jax.random.PRNGKey(0), (2000,))
+            inside = law.constraints[law.param_names.index(as_param[k])].check(draws)
+        assert bool(jnp.all(inside)), k
+
+
+def test_prior_specs_are_the_numpyro_families_scipy_knows():
+    """Each family's log density against scipy.stats with the documented parameters (rate = 1/scale,
+    Gamma's loc a shift), and the power law's default prior alpha - 1 ~ Gamma(2, rate 0.5)."""
+    pytest.importorskip("numpyro")
+    from htsr.models.prior import Exponential, Gamma, HalfNormal, LogNormal, Normal
+
+    x = np.array([1.3, 2.0, 4.5, 11.0])
+    cases = [(Gamma(2.0, 0.5, loc=1.0), stats.gamma(2.0, loc=1.0, scale=2.0)),
+             (Gamma(3.0, 2.0), stats.gamma(3.0, scale=0.5)),
+             (Normal(2.0, 3.0), stats.norm(2.0, 3.0)),
+             (HalfNormal(5.0), stats.halfnorm(scale=5.0)),
+             (LogNormal(0.5, 2.0), stats.lognorm(2.0, scale=np.exp(0.5))),
+             (Exponential(4.0), stats.expon(scale=0.25))]
+    with _jax.x64():
+        for prior, ref in cases:
+            np.testing.assert_allclose(np.asarray(prior.numpyro().log_prob(x)), ref.logpdf(x), rtol=1e-10,
+                                       err_msg=repr(prior))
+    assert registry.get("power_law").default_priors(1.0) == {"alpha": Gamma(2.0, 0.5, loc=1.0)}

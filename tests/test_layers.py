@@ -58,3 +58,19 @@ def test_every_error_and_warning_class_and_weights_are_reachable_from_htsr():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "list_tensors"
+
+
+def test_array_level_helpers_are_not_top_level_names():
+    """``fit_padded``, ``BatchFit`` and ``enable_compilation_cache`` live in their modules only (issue 22, item 6)."""
+    import pytest
+
+    import htsr
+    from htsr._jax import enable_compilation_cache
+    from htsr.fitting import BatchFit, fit_padded
+
+    assert callable(fit_padded) and callable(enable_compilation_cache) and isinstance(BatchFit, type)
+    for name, home in [("fit_padded", "htsr.fitting"), ("BatchFit", "htsr.fitting"),
+                       ("enable_compilation_cache", "htsr._jax")]:
+        assert name not in htsr.__all__ and name not in dir(htsr)
+        with pytest.raises(AttributeError, match=f"{home}.{name}"):
+            getattr(htsr, name)

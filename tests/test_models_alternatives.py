@@ -6,7 +6,7 @@ width :func:`htsr.compare` uses), so each law compiles once per session.
 
 from __future__ import annotations
 
-import functools
+import logging
 
 import jax
 import mpmath as mp
@@ -15,11 +15,13 @@ import pytest
 from scipy import integrate, special, stats
 
 from htsr import _jax
-from htsr.models import _tail, cutoff, exponential, lognormal, stretched
+from htsr.models import TailMLE, registry
 from htsr.models import powerlaw as pl
 from htsr.special import log_expint, log_gauss_laplace, log_upper_gamma
 
 WIDTH = 4096
+exponential, stretched, lognormal, cutoff = (registry.get(name) for name in (
+    "exponential", "stretched_exponential", "lognormal", "power_law_cutoff"))
 LAWS = {
     "exponential": (exponential, (0.05,)),
     "stretched_exponential": (stretched, (0.5, 0.6)),
@@ -29,11 +31,11 @@ LAWS = {
 XMIN = 10.0
 
 
-def fit_one(mod, tail, xmin, discrete):
+def fit_one(law, tail, xmin, discrete):
     """Fit one tail with the shared (1, 4096) kernel."""
     X, n = _jax.pad_rows([np.sort(tail)], WIDTH)
-    r = mod.mle(X, n, np.array([xmin]), discrete=discrete)
-    return _tail.TailMLE(*(a[0] for a in r))
+    r = law.mle(X, n, np.array([xmin]), discrete=discrete)
+    return TailMLE(*(a[0] for a in r))
 
 
 # --------------------------------------------------------------------- special functions
@@ -96,11 +98,11 @@ def test_log_gauss_laplace_exact_in_the_power_law_limit():
 def test_continuous_densities_match_scipy_and_mpmath():
     x = np.array([10.0, 13.0, 40.0, 300.0])
     with _jax.x64():
-        ln = np.asarray(lognormal.log_pdf(x, 2.0, 1.5, XMIN))
-        st = np.asarray(stretched.log_pdf(x, 0.5, 0.6, XMIN))
-        ex = np.asarray(exponential.log_pdf(x, 0.05, XMIN))
-        cu = np.asarray(cutoff.log_pdf(x, 1.7, 0.01, XMIN))
-        cu_ccdf = np.asarray(cutoff.ccdf(x, 1.7, 0.01, XMIN))
+        ln = np.asarray(lognormal.log_pdf(x, (2.0, 1.5), XMIN))
+        st = np.asarray(stretched.log_pdf(x, (0.5, 0.6), XMIN))
+        ex = np.asarray(exponential.log_pdf(x, (0.05,), XMIN))
+        cu = np.asarray(cutoff.log_pdf(x, (1.7, 0.01), XMIN))
+        cu_ccdf = np.asarray(cutoff.ccdf(x, (1.7, 0.01), XMIN))
     ref_ln = stats.lognorm.logpdf(x, 1.5, scale=np.exp(2.0)) - stats.lognorm.logsf(XMIN, 1.5, scale=np.exp(2.0))
     # Weibull form: S(x) = exp(-lam x^beta)  <=>  weibull_min(c=beta, scale=lam^(-1/beta))
     w = stats.weibull_min(0.6, scale=0.5 ** (-1 / 0.6))
@@ -119,17 +121,17 @@ def test_continuous_densities_match_scipy_and_mpmath():
 
 @pytest.mark.parametrize("name", list(LAWS))
 def test_continuous_pdf_integrates_to_one_and_cdf_is_its_integral(name):
-    mod, par = LAWS[name]
-    log_pdf = jax.jit(lambda t: mod.log_pdf(t, *par, XMIN))
+    law, par = LAWS[name]
+    log_pdf = jax.jit(lambda t: law.log_pdf(t, par, XMIN))
     with _jax.x64():
         def pdf(t):
             return float(np.exp(log_pdf(t)))
 
         total = integrate.quad(pdf, XMIN, np.inf, limit=200, epsabs=1e-13)[0]
         part = integrate.quad(pdf, XMIN, 37.0, epsabs=1e-13)[0]
-        cdf37 = float(mod.cdf(37.0, *par, XMIN))
-        ccdf37 = float(mod.ccdf(37.0, *par, XMIN))
-        ccdf0 = float(mod.ccdf(XMIN, *par, XMIN))
+        cdf37 = float(law.cdf(37.0, par, XMIN))
+        ccdf37 = float(law.ccdf(37.0, par, XMIN))
+        ccdf0 = float(law.ccdf(XMIN, par, XMIN))
     assert total == pytest.approx(1.0, abs=1e-9)
     assert cdf37 == pytest.approx(part, abs=1e-10)
     assert cdf37 + ccdf37 == pytest.approx(1.0, abs=1e-14)
@@ -148,16 +150,16 @@ DISCRETE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("mod,par,xmin", DISCRETE_CASES)
-def test_discrete_normalisation_matches_brute_force_sum(mod, par, xmin):
+@pytest.mark.parametrize("law,par,xmin", DISCRETE_CASES, ids=lambda v: getattr(v, "name", None))
+def test_discrete_normalisation_matches_brute_force_sum(law, par, xmin):
     """Exact log-sum-exp over K terms + Euler-Maclaurin tail vs a direct sum of 2e6 terms
     (plus the integral beyond, negligible or exact for these laws)."""
     k = np.arange(xmin, xmin + 2_000_000.0)
     with _jax.x64():
-        lp = np.asarray(mod.log_pdf(k, *par, xmin, discrete=True))
-        rest = float(mod.ccdf(k[-1] + 1.0, *par, xmin, discrete=True))
-        c5 = np.asarray(mod.ccdf(k[:5], *par, xmin, discrete=True))
-        cdf4 = float(mod.cdf(k[4], *par, xmin, discrete=True))
+        lp = np.asarray(law.log_pdf(k, par, xmin, discrete=True))
+        rest = float(law.ccdf(k[-1] + 1.0, par, xmin, discrete=True))
+        c5 = np.asarray(law.ccdf(k[:5], par, xmin, discrete=True))
+        cdf4 = float(law.cdf(k[4], par, xmin, discrete=True))
     total = np.exp(special.logsumexp(lp)) + rest
     assert total == pytest.approx(1.0, abs=1e-12)
     np.testing.assert_allclose(c5, [1.0 - np.exp(lp[:j]).sum() for j in range(5)], atol=1e-13)
@@ -167,7 +169,7 @@ def test_discrete_normalisation_matches_brute_force_sum(mod, par, xmin):
 def test_discrete_cutoff_tends_to_hurwitz_zeta_power_law():
     k = np.array([5.0, 6.0, 50.0, 1e4])
     with _jax.x64():
-        cu = np.asarray(cutoff.log_pdf(k, 2.2, 1e-12, 5.0, discrete=True))
+        cu = np.asarray(cutoff.log_pdf(k, (2.2, 1e-12), 5.0, discrete=True))
         ref = np.asarray(pl.log_pdf(k, 2.2, 5.0, discrete=True))
     np.testing.assert_allclose(cu, ref, rtol=1e-9)
 
@@ -192,12 +194,12 @@ def test_exponential_mle_and_standard_error_closed_forms():
 def recovery():
     """12 replicate samples of 1000 points per law and kind, drawn with the law's own sampler."""
     out = {}
-    for name, (mod, par) in LAWS.items():
+    for name, (law, par) in LAWS.items():
         for discrete in (False, True):
-            draw = _tail.sampler(mod, discrete, 12_000)
+            draw = jax.jit(lambda key, law=law, par=par, d=discrete: law.sample(key, par, XMIN, (12_000,), discrete=d))
             with _jax.x64():
-                xs = np.asarray(draw(jax.random.PRNGKey(7), par, XMIN)).reshape(12, 1000)
-            fits = [fit_one(mod, row, XMIN, discrete) for row in xs]
+                xs = np.asarray(draw(jax.random.PRNGKey(7))).reshape(12, 1000)
+            fits = [fit_one(law, row, XMIN, discrete) for row in xs]
             out[name, discrete] = (xs, fits)
     return out
 
@@ -220,45 +222,40 @@ def test_parameter_recovery_and_standard_errors(recovery, name, discrete):
 @pytest.mark.parametrize("discrete", [False, True])
 @pytest.mark.parametrize("name", list(LAWS))
 def test_sampler_follows_the_law(recovery, name, discrete):
-    mod, par = LAWS[name]
+    law, par = LAWS[name]
     x = recovery[name, discrete][0].ravel()
     assert x.min() >= XMIN
     if discrete:
         assert np.all(x == np.round(x))
         ks = np.arange(XMIN, XMIN + 6.0)
         with _jax.x64():
-            pmf = np.exp(np.asarray(mod.log_pdf(ks, *par, XMIN, discrete=True)))
+            pmf = np.exp(np.asarray(law.log_pdf(ks, par, XMIN, discrete=True)))
         freq = np.array([(x == k).mean() for k in ks])
         sd = np.sqrt(pmf * (1 - pmf) / x.size)
         assert np.all(np.abs(freq - pmf) < 4.5 * sd)
     else:
         with _jax.x64():
-            u = np.asarray(mod.cdf(x, *par, XMIN))
+            u = np.asarray(law.cdf(x, par, XMIN))
         assert stats.kstest(u, "uniform").pvalue > 1e-3
 
 
-def test_batch_of_tails_is_one_kernel_and_matches_single_fits(recovery, monkeypatch):
-    """Five tails are fitted by one call of one compiled kernel (counted: the jitted batch
-    fitter is called once, on the (5, 1024) block, and its cache holds one entry); a second
-    batch of the same padded shape with other data and other counts compiles nothing;
-    and the batch equals the single fits."""
-    made, calls, build = [], [], _tail._batch_fitter.__wrapped__
-
-    def fresh_fitter(law, discrete):  # an uncompiled fitter, so the count starts at zero
-        made.append(build(law, discrete))
-
-        def counted(x, *args):
-            calls.append(np.shape(x))
-            return made[-1](x, *args)
-
-        return counted
-
-    monkeypatch.setattr(_tail, "_batch_fitter", functools.cache(fresh_fitter))
+def test_batch_of_tails_is_one_kernel_and_matches_single_fits(recovery, caplog):
+    """Five tails are fitted by one compiled kernel on the padded (5, 1024) block (jax.log_compiles
+    names every compilation: none of a single row); a second batch of the same padded shape with
+    other data and other counts compiles nothing; and the batch equals the single fits."""
     xs = recovery["lognormal", False][0]
-    batch = lognormal.mle(xs[:5], np.full(5, 1000), np.full(5, XMIN))
-    assert calls == [(5, 1024)] and len(made) == 1 and made[0]._cache_size() == 1
-    other = lognormal.mle(xs[5:10], np.array([1000, 990, 950, 1000, 900]), np.full(5, XMIN))
-    assert calls == [(5, 1024)] * 2 and len(made) == 1 and made[0]._cache_size() == 1
+
+    def compiled(fn):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING), jax.log_compiles():
+            out = fn()
+        return out, [r.getMessage() for r in caplog.records if r.getMessage().startswith("Compiling")]
+
+    batch, first = compiled(lambda: lognormal.mle(xs[:5], np.full(5, 1000), np.full(5, XMIN)))
+    other, second = compiled(lambda: lognormal.mle(xs[5:10], np.array([1000, 990, 950, 1000, 900]),
+                                                   np.full(5, XMIN)))
+    assert len(first) <= 1 and all("float64[5,1024]" in m for m in first), first  # 0: compiled earlier
+    assert second == []
     single = np.array([f.params for f in recovery["lognormal", False][1][:5]])
     np.testing.assert_allclose(batch.params, single, rtol=1e-7)
     assert batch.params.shape == (5, 2) and batch.pointwise.shape[0] == 5
@@ -277,8 +274,8 @@ def test_alternatives_reach_at_least_the_power_law_on_power_law_data():
     alpha = 1 + n / np.sum(np.log(x / 10.0))
     with _jax.x64():
         l_pl = float(np.sum(pl.log_pdf(x, alpha, 10.0)))
-    for mod in (lognormal, stretched, cutoff):
-        f = fit_one(mod, x, 10.0, False)
+    for law in (lognormal, stretched, cutoff):
+        f = fit_one(law, x, 10.0, False)
         assert np.isfinite(f.loglik) and f.converged
         assert f.loglik >= l_pl - 1e-6 * abs(l_pl)
         if f.at_boundary.any():
@@ -288,6 +285,6 @@ def test_alternatives_reach_at_least_the_power_law_on_power_law_data():
 
 
 def test_two_point_tail_does_not_crash():
-    for mod in (exponential, stretched, lognormal, cutoff):
-        f = fit_one(mod, np.array([10.0, 11.0]), 10.0, False)
+    for law in (exponential, stretched, lognormal, cutoff):
+        f = fit_one(law, np.array([10.0, 11.0]), 10.0, False)
         assert np.isfinite(f.loglik)

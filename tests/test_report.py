@@ -7,12 +7,14 @@ import math
 import re
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import htsr
+from htsr.inference.bootstrap import bootstrap_rows, percentile_interval
 import htsr.weights as hw
 from htsr.cli.main import main
 from htsr.errors import HtsrError, WeightsError
@@ -137,19 +139,28 @@ def test_bootstrap_draws_depend_on_the_layer_only(small, small_report):
     assert again.layers.iloc[0]["alpha_lo"] != a["alpha_lo"]
 
 
-def test_bootstrap_matches_a_direct_refit(small_report):
-    """Each draw is the whole Clauset fit (xmin rescanned) redone on that resample: rebuild a layer's
-    resamples from its documented stream and refit a few of them one by one with ``htsr.fit``."""
-    from htsr.report.intervals import layer_rows
+def test_layer_interval_is_htsr_bootstrap_on_the_layer(small_report):
+    """A layer's interval is exactly ``htsr.bootstrap`` on its fitted eigenvalues, with the arguments
+    docs/report.md states: the same draws, the same endpoints."""
+    from htsr.streams import layer_seed
 
     ispec = small_report.spec.intervals
+    table = small_report.layers.set_index("name")
     for name, d in small_report.draws.items():
         fit = small_report.fits[name]
-        boot, _ = layer_rows(np.asarray(fit.data, dtype=np.float64), name, ispec)
-        assert boot.shape == (ispec.reps, fit.data.size)
-        for r in (0, 1, ispec.reps - 1):
-            direct = htsr.fit(boot[r])
-            assert direct.alpha == pytest.approx(d[r], rel=1e-10, abs=1e-12)
+        boot = htsr.bootstrap(fit.data, reps=ispec.reps, level=ispec.level, seed=layer_seed(ispec.seed, name))
+        assert boot.fit.alpha == fit.alpha
+        np.testing.assert_allclose(d, boot.draws["alpha"], rtol=1e-12, atol=1e-12)
+        row = table.loc[name]
+        chosen = boot.intervals["alpha"].chosen
+        if row["interval_note"].startswith("no interval"):
+            assert fit.alpha not in chosen
+        else:
+            assert (row["alpha_lo"], row["alpha_hi"]) == pytest.approx(tuple(chosen), rel=1e-12, abs=1e-12)
+        # and each draw is the whole Clauset fit (xmin rescanned) of its resample, refitted one by one
+        rows = bootstrap_rows(fit.data, layer_seed(ispec.seed, name), 0, 2)
+        for r in range(2):
+            assert htsr.fit(rows[r]).alpha == pytest.approx(d[r], rel=1e-10, abs=1e-12)
 
 
 def test_selection_regex_exclude_and_exact_name(small):
@@ -311,9 +322,18 @@ def test_progress_callback_counts_layers(small):
     assert seen[0] == (0, 6) and seen[-1] == (6, 6)
 
 
-def test_bayes_option_is_lazy_and_says_when_unavailable(small, monkeypatch):
-    import sys
+def test_report_and_calibration_do_not_import_numpyro():
+    """In a fresh interpreter (nothing imported before), ``import htsr.report`` and
+    ``import htsr.calibration`` load neither htsr.bayes nor NumPyro; the same probe sees
+    both once htsr.bayes is imported, so it can tell."""
+    probe = "print(sorted(m for m in ('htsr.bayes', 'numpyro') if m in sys.modules))"
+    code = f"import sys, htsr.report, htsr.calibration; {probe}; import htsr.bayes; {probe}"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["[]", "['htsr.bayes',", "'numpyro']"]
 
+
+def test_bayes_option_says_when_unavailable(small, monkeypatch):
     monkeypatch.setitem(sys.modules, "htsr.bayes", None)  # as if htsr.bayes were not installed
     if "bayes" in vars(htsr):  # an earlier test imported it: hide the attribute too
         monkeypatch.delitem(vars(htsr), "bayes")
@@ -347,7 +367,8 @@ def test_verdict_never_uses_an_interval_that_excludes_alpha():
 
 
 def test_minilm_layer_whose_bootstrap_misses_its_alpha_has_no_interval_anywhere(tmp_path):
-    """encoder.layer.4.attention.self.value: alpha 8.44; BCa [9.94, 13.8] and percentile [1.83, 6.38] both miss it."""
+    """encoder.layer.4.attention.self.value: alpha 8.44, a 9-point tail; its bootstrap intervals (BCa and
+    percentile) both miss it."""
     try:
         path = hw.example_path("minilm")
     except HtsrError:
@@ -376,8 +397,12 @@ def test_minilm_layer_whose_bootstrap_misses_its_alpha_has_no_interval_anywhere(
     assert sub["n"] == 1 and sub["mean_alpha_lo"] <= sub["mean_alpha"] <= sub["mean_alpha_hi"]
     page = (tmp_path / "report.html").read_text()
     assert "no interval: the bootstrap does not cover the estimate" in page
-    shown = re.sub(r"title='[^']*'", "", page)  # the rejected numbers appear only in the tooltip that explains
-    assert "[1.83, 6.38]" in page and "[1.83, 6.38]" not in shown and "1.83" not in shown
+    # the rejected numbers appear only in the tooltip that explains (figures' coordinates aside)
+    shown = re.sub(r"<svg.*?</svg>", "", re.sub(r"title='[^']*'", "", page), flags=re.S)
+    lo, hi = percentile_interval(rep.draws[name], 0.95)  # the rejected fallback, from the layer's own draws
+    rejected = f"[{lo:.3g}, {hi:.3g}]"
+    assert hi < row["alpha"] or lo > row["alpha"]
+    assert rejected in page and rejected not in shown and f"{lo:.3g}" not in shown
 
 
 def test_summary_interval_needs_every_layer_to_have_one():
@@ -430,7 +455,7 @@ def test_n_tail_bootstrap_interval_prints_whole_numbers():
     data = np.random.default_rng(2).pareto(1.5, 400) + 1
     boot = htsr.bootstrap(data, reps=40, seed=3)
     ivs = boot.intervals["n_tail"]
-    assert any(v != int(v) for iv in ivs.values() for v in iv)  # the quantiles themselves interpolate
+    assert any(v != int(v) for iv in (ivs.percentile, ivs.bca) for v in iv)  # the quantiles themselves interpolate
     line = next(ln for ln in format_result(boot.fit, boot=boot).splitlines() if ln.startswith("n_tail 95%"))
     assert re.fullmatch(r"n_tail 95% CI\s+BCa \[\d+, \d+\], percentile \[\d+, \d+\] \(40 reps\)", line), line
     assert re.search(r"n_tail .*percentile \[\d+, \d+\]  BCa \[\d+, \d+\]", repr(boot))
@@ -472,3 +497,82 @@ def test_alpha_by_depth_with_none_or_one_fitted_layer(tmp_path, small):
     shown = [(t.get_position()[0], t.get_text()) for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi]
     assert shown == [(0.0, "0")]  # one layer: one whole-number tick, not 0.00 +- 0.04
     plt.close(ax.figure)
+
+
+# ---------------------------------------------------------------- issue 22: one name per concept, typed rows
+@pytest.mark.parametrize("first", ["import htsr; before = htsr.report; import htsr.report.core",
+                                   "import htsr.report.core; import htsr; before = htsr.report"])
+def test_htsr_report_is_the_callable_package_in_either_import_order(first):
+    """``htsr.report`` is the package whichever import comes first; calling it calls htsr.report.report."""
+    code = f"""{first}
+import inspect, sys, types
+import htsr.report.options
+from htsr import report as imported
+r = htsr.report
+assert r is before is imported is sys.modules["htsr.report"], (r, before)
+assert isinstance(r, types.ModuleType) and callable(r)
+assert r.Thresholds is htsr.report.options.Thresholds and r.LayerFitOptions is htsr.report.options.LayerFitOptions
+assert inspect.signature(r) == inspect.signature(r.report) and "reps" in inspect.signature(r).parameters
+r.report = lambda *a, **k: ("called", a, k)
+assert htsr.report("model.npz", reps=3) == ("called", ("model.npz",), {{"reps": 3}})
+try:
+    r.FitSpec
+except AttributeError as exc:
+    assert "LayerFitOptions" in str(exc), exc
+else:
+    raise AssertionError("htsr.report.FitSpec still exists")
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+
+
+def test_layer_rows_are_typed_records_of_the_columns(small_report):
+    from dataclasses import FrozenInstanceError
+
+    from htsr.report import LayerRow
+
+    t = small_report.layers
+    assert tuple(t.columns) == COLUMNS == (  # the published column order (report.csv, docs/report.md)
+        "index", "depth", "name", "kind", "shape", "N", "M", "Q", "n_evals", "alpha", "alpha_lo", "alpha_hi",
+        "alpha_se", "interval_note", "xmin", "n_tail", "D", "sigma", "p_value", "alpha_bounded", "xmin_bounded",
+        "n_tail_bounded", "D_bounded", "num_fingers", "alpha_no_fingers", "alpha_bayes", "alpha_bayes_lo",
+        "alpha_bayes_hi", "mu", "mu_lo", "mu_hi", "lambda_max", "alpha_weighted", "log_norm", "log_spectral_norm",
+        "log_alpha_norm", "stable_rank", "mp_softrank", "num_spikes", "entropy", "rank_loss", "label", "verdict",
+        "warning")
+    for record in t.to_dict(orient="records"):
+        row = LayerRow(**record)
+        assert list(row.to_dict()) == list(COLUMNS)
+        assert all(v == record[k] or (v != v and record[k] != record[k]) for k, v in row.to_dict().items())
+    record = t.to_dict(orient="records")[0]
+    with pytest.raises(TypeError, match="alpha_typo"):
+        LayerRow(**record, alpha_typo=2.0)  # a misspelled column is an error, not a new key
+    with pytest.raises(TypeError, match="verdict"):
+        LayerRow(**{k: v for k, v in record.items() if k != "verdict"})  # every row has a verdict
+    with pytest.raises(TypeError):
+        LayerRow(*record.values())  # by keyword only
+    with pytest.raises(FrozenInstanceError):
+        LayerRow(**record).alpha = 1.0
+    bare = LayerRow(**{k: record[k] for k in ("index", "depth", "name", "kind", "shape", "N", "M", "Q", "n_evals",
+                                               "lambda_max", "log_norm", "log_spectral_norm", "stable_rank",
+                                               "mp_softrank", "num_spikes", "entropy", "rank_loss")},
+                    label="no fit", verdict="no fit: too small", warning="too small")
+    assert math.isnan(bare.alpha) and bare.n_tail == -1 and bare.interval_note == ""  # "does not apply"
+
+
+def test_report_options_are_one_typed_spec(small, small_report):
+    from htsr.report import BayesSpec, IntervalSpec, LayerFitOptions, ReportSpec, Selection
+
+    spec = small_report.spec
+    assert isinstance(spec, ReportSpec) and isinstance(spec.fit, LayerFitOptions)
+    assert spec.intervals == IntervalSpec(reps=REPS) and spec.posterior is False
+    assert spec.to_dict()["fit"] == dict(normalize=False, evals_threshold=1e-5, bounded=True, gof=False, gof_reps=200)
+    assert ReportSpec(intervals=IntervalSpec(method="bayes")).posterior  # a posterior interval needs the model
+    assert ReportSpec(bayes=BayesSpec(chains=3), posterior=True).to_dict()["bayes"]["chains"] == 3
+    with pytest.raises(HtsrError, match="thresholds must be an htsr.report.Thresholds, got"):
+        htsr.report(small, intervals=None, thresholds={"alpha_low": 1.5})
+    with pytest.raises(HtsrError, match="selection must be an htsr.report.Selection"):
+        ReportSpec(selection={"kinds": ("dense",)})
+    assert ReportSpec(selection=Selection(kinds="dense")).selection.kinds == ("dense",)
+    with pytest.raises(TypeError):
+        ReportSpec(Selection())  # by keyword only

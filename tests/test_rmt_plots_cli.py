@@ -8,19 +8,26 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 
+import htsr
 from htsr import rmt
 from htsr.cli.main import main
+from htsr.errors import HtsrError
 from htsr.plot import rmt as prmt
 
 
-def test_figures_return_axes_with_content():
+@pytest.fixture(scope="module")
+def study():
+    return htsr.calibrate("pareto", mu=[1.0, 2.5, 5.0], M=40, Q=2, reps=3, estimators=("clauset",), seed=0)
+
+
+def test_figures_return_axes_with_content(study):
     ax = prmt.plot_gaussian_esds(M=60)
     assert len(ax.lines) == 3 and ax.get_legend() is not None
     ax = prmt.plot_heavy_tailed_esds(M=60)
     assert ax.get_xscale() == "log" and len(ax.lines) >= 3
-    alphas = np.full((2, 2), 1.5)
-    ax = prmt.plot_alpha_vs_mu([1.0, 2.0], alphas=alphas)
+    ax = prmt.plot_alpha_vs_mu(study)
     assert ax.get_ylabel().startswith("fitted")
     ev = rmt.esd(rmt.spiked(80, 2, [3.0]))
     ax = prmt.plot_esd_mp(ev, rmt.fit_mp(ev, 2))
@@ -28,9 +35,26 @@ def test_figures_return_axes_with_content():
     plt.close("all")
 
 
-def test_alpha_vs_mu_measures_a_grid():
-    a = prmt.alpha_vs_mu([1.0], M=60, n_seeds=2)
-    assert a.shape == (1, 2) and np.all((a > 1.0) & (a < 3.0))
+def test_alpha_vs_mu_draws_the_study_it_is_given(study):
+    """Points at the mean of the fitted alphas over replicates, bars one sd; the study is only read."""
+    before = study.copy(deep=True)
+    ax = prmt.plot_alpha_vs_mu(study)
+    (bars,) = ax.containers
+    points, _, (stems,) = bars
+    fitted = study["alpha_hat"].sel(estimator="clauset", M=40, Q=2.0)
+    np.testing.assert_array_equal(points.get_xdata(), [1.0, 2.5, 5.0])
+    np.testing.assert_allclose(np.asarray(points.get_ydata(), float), fitted.mean("rep"), rtol=1e-12)
+    half = [abs(seg[1, 1] - seg[0, 1]) / 2 for seg in stems.get_segments()]
+    np.testing.assert_allclose(half, fitted.std("rep", ddof=1), rtol=1e-12)
+    assert any(line.get_linestyle() == "--" for line in ax.lines)  # 1 + mu/2 past its class, mu = 5
+    assert study.identical(before)
+    plt.close("all")
+
+
+def test_alpha_vs_mu_needs_a_study_over_mu():
+    samples = htsr.calibrate("power_law", alpha=[2.0], n=[50], reps=2, estimators=("clauset",))
+    with pytest.raises(HtsrError, match="study over mu"):
+        prmt.plot_alpha_vs_mu(samples)
 
 
 def test_cli_writes_the_gallery(tmp_path, capsys):
@@ -47,6 +71,6 @@ def test_cli_errors_are_one_line_exit_2(tmp_path, capsys):
     f.write_text("x")
     assert main(["rmt", str(f)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("htsr: error:") and "not a directory" in err and err.count("\n") == 1
+    assert err.startswith("htsr: error:") and "is a file, not a folder" in err and err.count("\n") == 1
     assert main(["rmt", str(tmp_path / "d"), "--size", "3"]) == 2
     assert "--size" in capsys.readouterr().err

@@ -18,7 +18,7 @@ from htsr.fitting import kernels as K
 from htsr.fitting import prune as R
 from htsr.fitting import scan as S
 from htsr.fitting import search as Q
-from htsr.fitting.batch import fit_padded
+from htsr.fitting import fit_padded
 
 # ------------------------------------------------------------ memory per call
 P_LARGE = _jax.bucket(2_000_000)
@@ -37,7 +37,7 @@ def _scan_calls():
     """Every kernel the scan calls on rows of length P_LARGE, with the shapes the scan gives it."""
     P, row = P_LARGE, _f64(1, P_LARGE)
     m0, (m1,), budget = S.CONTINUOUS_BOUNDS
-    c1, cw = R.pairs_per_call(m1, budget), R.pairs_per_call(R._HINTS * 9, budget)
+    c1, cw = R.pairs_per_call(m1, budget), R.pairs_per_call(R.HINTS * 9, budget)
     levels = Q.plan_levels(P)
     H, E = levels.items[-1], R.exact_pairs(P)
     d0, (d1,), dbudget = S.DISCRETE_BOUNDS
@@ -46,7 +46,7 @@ def _scan_calls():
     return {
         "coarse bound": (K.continuous_lower_bound, (row, row, _i32(1), _i32(1, P)), {"m": m0}),
         "spread bound": (K.continuous_refined_bound, (row, row, _i32(1), _i32(c1), _i32(c1)), {"m": m1}),
-        "window bound": (K.continuous_window_bound, (row, row, _i32(1), _i32(cw), _i32(cw), _i32(cw, R._HINTS)), {}),
+        "window bound": (K.continuous_window_bound, (row, row, _i32(1), _i32(cw), _i32(cw), _i32(cw, R.HINTS)), {}),
         "block points": (K.continuous_block_points, (row, row, _i32(1)) + (_i32(H),) * 3 + (_i32(),),
                          {"f": levels.fanout}),
         "exact D": (K.continuous_exact_d, (row, row, _i32(1), _i32(E), _i32(E)), {}),

@@ -227,3 +227,76 @@ def test_distributed_value_errors_become_htsr_errors(monkeypatch):
     monkeypatch.setattr(distributed, "Client", refuse)  # no cluster is started
     with pytest.raises(HtsrError, match="not a usable Dask scheduler address: unknown address scheme"):
         resolve_client("weird://host:8786", name="client")
+
+
+# ---------------------------------------------------------------- one place for each rule (issue 22, item 7)
+EV = np.linspace(0.1, 2.0, 50)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: htsr.rmt.mp_pdf(1.0, 0.5), r"Q must be >= 1 \(Q = N/M"),
+    (lambda: htsr.rmt.gaussian(10, "2"), "Q must be a finite number"),
+    (lambda: htsr.rmt.pareto(10, 2, 0.0), "mu must be a positive finite number"),
+    (lambda: htsr.rmt.gaussian(10, N=12, batch=0), "batch must be an integer >= 1"),
+    (lambda: htsr.rmt.wishart_edge(10, 5), "N must be >= M"),
+    (lambda: htsr.rmt.wishart_edge(2.5, 5), "M must be an integer"),
+    (lambda: htsr.rmt.fit_mp(EV, 2.0, confidence=1.5), r"confidence must be in \(0, 1\)"),
+    (lambda: htsr.rmt.fit_mp(EV, 2.0, p_range=(0.1, "x")), r"p_range\[1\] must be a finite number"),
+    (lambda: htsr.rmt.AlphaMuRelation.from_samples([1, 1, 2, 2], [1.5, 1.6, 2.0, 2.1], coverage=2), "coverage"),
+    (lambda: htsr.rmt.esd(np.ones((3, 2)), method="qr"), "method must be one of 'gram', 'svd', 'auto'"),
+    (lambda: htsr.rmt.esd([[1.0, np.nan]]), "W contains 1 NaN"),
+    (lambda: htsr.rmt.conv2d_matrices(np.ones((2, 2, 3, 3)), layout="jax"), "layout must be one of 'pytorch'"),
+    (lambda: htsr.rmt.layer_esd(np.ones((3, 3)), "lstm"), "kind must be one of 'dense'"),
+    (lambda: htsr.calibrate("pareto", mu=1, Q=0.5), r"Q must be >= 1 \(Q = N/M"),
+    (lambda: htsr.calibrate("pareto", mu=[1, "x"]), "mu must be a finite number"),
+    (lambda: htsr.calibrate("pareto", mu=1, estimators=["clauset", "mle"]), "estimators must be one of"),
+    (lambda: htsr.calibrate("power_law", alpha=1.0), "alpha must be > 1"),
+])
+def test_rmt_and_calibration_errors_name_the_argument(call, message):
+    with pytest.raises(HtsrError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(kinds=("lstm",)), "kinds must be one of 'dense'"),
+    (dict(kinds=()), "kinds is empty"),
+    (dict(min_evals=1), "min_evals must be an integer >= 2"),
+])
+def test_report_selection_errors_name_the_argument(kwargs, message):
+    from htsr.report import Selection
+
+    with pytest.raises(HtsrError, match=message):
+        Selection(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(method="jackknife"), "intervals must be one of 'bootstrap', 'bayes'"),
+    (dict(ci="basic"), "ci must be one of 'bca', 'percentile'"),
+    (dict(seed=-1), "seed must be an integer >= 0"),
+    (dict(level=1.0), r"level must be in \(0, 1\)"),
+])
+def test_report_interval_errors_name_the_argument(kwargs, message):
+    from htsr.report import IntervalSpec
+
+    with pytest.raises(HtsrError, match=message):
+        IntervalSpec(**kwargs)
+
+
+def test_one_rule_gives_one_message_in_every_layer():
+    """A wide aspect ratio is refused in the same words by the generators, the MP law and a study."""
+    messages = set()
+    for call in (lambda: htsr.rmt.gaussian(10, 0.5), lambda: htsr.rmt.mp_edges(0.5),
+                 lambda: htsr.rmt.spike_threshold(0.5), lambda: htsr.calibrate("pareto", mu=1, Q=0.5)):
+        with pytest.raises(HtsrError) as info:
+            call()
+        messages.add(str(info.value))
+    assert len(messages) == 1, messages
+
+
+def test_integers_follow_one_rule_everywhere():
+    """An integer-valued float is an integer for the generators as for a study (htsr.data.check_int)."""
+    assert htsr.rmt.gaussian(10.0, N=20.0).shape == (20, 10)
+    assert htsr.rmt.wishart_edge(10.0, 20) == htsr.rmt.wishart_edge(10, 20)
+    for call in (lambda: htsr.rmt.gaussian(10.5, 2), lambda: htsr.calibrate("pareto", mu=1, M=10.5)):
+        with pytest.raises(HtsrError, match="M must be an integer"):
+            call()

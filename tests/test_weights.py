@@ -723,3 +723,55 @@ def test_nonfinite_message_says_it_once(tmp_path):
     np.savez(path, w=w)
     msg = hw.get(path, "w").nonfinite_message()
     assert msg.endswith("has 1 NaN and 0 inf values out of 16") and "spectrum" not in msg
+
+
+# ---------------------------------------------------------------- kinds and layouts: one owner (issue 22, item 7)
+def test_kind_names_and_layouts_are_written_in_one_module():
+    """The tuples of kind names and of conv layouts appear in htsr/kinds.py only: the readers, the
+    ESDs and the report import them, so a new kind or layout is one edit."""
+    import re
+    from pathlib import Path
+
+    import htsr
+
+    root = Path(htsr.__file__).parent
+    literal = re.compile(r"""\(\s*["']dense["']\s*,\s*["']embedding["']|\(\s*["']pytorch["']\s*,\s*["']keras["']""")
+    where = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if literal.search(p.read_text()))
+    assert where == ["kinds.py"], where
+
+
+def test_exactly_the_matrix_kinds_have_a_spectrum():
+    from htsr import rmt
+    from htsr.report import Selection
+
+    assert set(hw.MATRIX_KINDS) < set(hw.KINDS) and Selection().kinds == hw.MATRIX_KINDS
+    shapes = {"dense": (6, 4), "embedding": (6, 4), "conv1d": (6, 4, 3), "conv2d": (6, 4, 3, 3)}
+    for kind in hw.KINDS:
+        if kind in hw.MATRIX_KINDS:
+            ev = rmt.layer_esd(RNG.standard_normal(shapes[kind]), kind)
+            assert ev.shape == (int(np.prod(shapes[kind][2:])) * 4,)
+        else:
+            with pytest.raises(HtsrError, match="kind must be one of"):
+                rmt.layer_esd(RNG.standard_normal((6, 4)), kind)
+            with pytest.raises(HtsrError, match="kinds must be one of"):
+                Selection(kinds=(kind,))
+
+
+@pytest.mark.parametrize("kernel_shape", [(5, 3, 2, 4), (5, 3, 4)])
+def test_the_loaders_layout_is_what_the_esd_takes(kernel_shape):
+    """A convolution read in PyTorch layout and the same one in Keras layout (kernel axes first,
+    then in, out) are split into the same matrices: equal ESDs, slice for slice."""
+    from htsr import rmt
+    from htsr.kinds import matrix_shape
+
+    torch_k = RNG.standard_normal(kernel_shape)
+    keras_k = np.moveaxis(torch_k, (0, 1), (-1, -2))  # (k..., in, out)
+    (t,) = hw.load({"conv.weight": torch_k}, layout="pytorch")
+    (k,) = hw.load({"conv.weight": keras_k}, layout="keras")
+    assert t.kind == k.kind == f"conv{len(kernel_shape) - 2}d" and (t.layout, k.layout) == ("pytorch", "keras")
+    np.testing.assert_allclose(rmt.layer_esd(k.array, k.kind, layout=k.layout, pool=False),
+                               rmt.layer_esd(t.array, t.kind, layout=t.layout, pool=False), rtol=1e-12)
+    n, r, c = rmt.layer_matrices(t.array, t.kind).shape  # the report sizes a layer before reading it
+    assert matrix_shape(t.shape, t.kind, t.layout) == matrix_shape(k.shape, k.kind, k.layout) == (max(r, c), min(r, c), n)
+    with pytest.raises(WeightsError, match="layout must be one of 'pytorch', 'keras'"):
+        hw.load({"conv.weight": torch_k}, layout="flax")

@@ -8,7 +8,8 @@
 
 Every model calls the laws of :mod:`htsr.models` through their common interface
 (:class:`~htsr.bayes.distribution.LawDistribution` wraps ``Law.log_pdf`` and
-``Law.sample``); nothing here writes a density.  Importing this package imports
+``Law.sample``); nothing here writes a density.  :func:`fit` and :func:`fit_many` share
+one pipeline (:mod:`htsr.bayes.pipeline`).  Importing this package imports
 numpyro (not arviz, which loads on the first fit); ``import htsr`` does not
 import it.  See docs/bayes.md.
 """
@@ -17,8 +18,9 @@ from .api import fit, loo_compare
 from .checks import LooComparison
 from .distribution import LawDistribution
 from .many import fit_many
-from .priors import Exponential, Gamma, HalfNormal, LogNormal, Normal, default_priors
-from .result import BayesFit, BayesManyFit
+from .priors import Exponential, Gamma, HalfNormal, LogNormal, Normal, Prior, default_priors
+from .result import BayesFit, BayesManyFit, Diagnostics, GammaPosterior
 
-__all__ = ["fit", "fit_many", "loo_compare", "BayesFit", "BayesManyFit", "LooComparison", "LawDistribution",
-           "Gamma", "Normal", "HalfNormal", "LogNormal", "Exponential", "default_priors"]
+__all__ = ["fit", "fit_many", "loo_compare", "BayesFit", "BayesManyFit", "Diagnostics", "GammaPosterior",
+           "LooComparison", "LawDistribution", "Prior", "Gamma", "Normal", "HalfNormal", "LogNormal", "Exponential",
+           "default_priors"]

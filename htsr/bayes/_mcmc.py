@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from ..errors import ConvergenceWarning
 
-__all__ = ["Sampler", "Draws", "run_nuts", "optimized_init", "to_idata", "diagnose", "arviz"]
+__all__ = ["Sampler", "Draws", "Diagnostics", "run_nuts", "optimized_init", "to_idata", "diagnose", "arviz"]
 
 #: r_hat above this is reported (Vehtari et al. 2021).
 RHAT_MAX = 1.01
@@ -51,6 +51,29 @@ class Draws:
 
     samples: dict
     stats: dict
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """What a run's sampler statistics say about the reported variables.
+
+    Attributes
+    ----------
+    n_divergent : int
+        Divergent transitions, all chains together.
+    max_r_hat : float
+        Largest rank-normalised split r_hat (NaN with one chain); above :data:`RHAT_MAX`
+        the chains have not mixed.
+    min_ess_bulk : float
+        Smallest bulk effective sample size.
+    """
+
+    n_divergent: int
+    max_r_hat: float
+    min_ess_bulk: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def _static_key(static):
@@ -314,8 +337,8 @@ def to_idata(draws: Draws, *, extra_posterior=None, loglik=None, predictive=None
 
 
 def diagnose(idata, var_names, *, what: str = "the posterior", stacklevel: int = 4,
-             sampler: Sampler | None = None) -> dict:
-    """Divergences and max r_hat; a :class:`~htsr.errors.ConvergenceWarning` that says what to do.
+             sampler: Sampler | None = None) -> Diagnostics:
+    """Divergences, max r_hat and min bulk ESS; a :class:`~htsr.errors.ConvergenceWarning` that says what to do.
 
     ``sampler``: the run's settings, so the advice names values above them.
     """
@@ -349,5 +372,5 @@ def diagnose(idata, var_names, *, what: str = "the posterior", stacklevel: int =
             "divergences on a short tail often mean the data cannot identify the parameters.",
             ConvergenceWarning, stacklevel=stacklevel,
         )
-    return {"n_divergent": div, "max_r_hat": r_max, "min_ess_bulk": ess_min}
+    return Diagnostics(n_divergent=div, max_r_hat=r_max, min_ess_bulk=ess_min)
 

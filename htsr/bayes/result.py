@@ -6,9 +6,31 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["BayesFit", "BayesManyFit", "summarize"]
+from ._mcmc import Diagnostics
 
-_COLUMNS = ["mean", "sd", "hdi_3%", "hdi_97%", "ess_bulk", "ess_tail", "r_hat"]
+__all__ = ["BayesFit", "BayesManyFit", "GammaPosterior", "Diagnostics", "summarize"]
+
+
+@dataclass(frozen=True)
+class GammaPosterior:
+    """The exact posterior of the conjugate closed form: ``alpha - 1 ~ Gamma(shape, rate)``
+    (:func:`htsr.models.powerlaw.gamma_posterior`)."""
+
+    shape: float
+    rate: float
+
+    @property
+    def mean(self) -> float:
+        """Posterior mean of alpha, ``1 + shape / rate``."""
+        return 1.0 + self.shape / self.rate
+
+    @property
+    def sd(self) -> float:
+        """Posterior sd of alpha, ``sqrt(shape) / rate``."""
+        return float(np.sqrt(self.shape) / self.rate)
+
+    def to_dict(self) -> dict:
+        return {"gamma_shape": self.shape, "gamma_rate": self.rate, "exact_mean": self.mean, "exact_sd": self.sd}
 
 
 def summarize(idata, var_names, hdi_prob: float = 0.94):
@@ -48,8 +70,12 @@ class BayesFit:
         ``"nuts"`` or ``"conjugate"`` (exact Gamma posterior, iid draws).
     ppc_p : float
         Posterior predictive p-value of the KS distance (replicated vs observed tail).
-    diagnostics : dict
-        ``n_divergent``, ``max_r_hat``, ``min_ess_bulk``.
+    diagnostics : Diagnostics
+        ``n_divergent``, ``max_r_hat``, ``min_ess_bulk`` (:class:`~htsr.bayes._mcmc.Diagnostics`).
+    n_candidates : int or None
+        With xmin unknown, the candidate thresholds summed over.
+    exact : GammaPosterior or None
+        With ``method="conjugate"``, the exact posterior the draws come from.
     """
 
     idata: object = field(repr=False)
@@ -62,8 +88,10 @@ class BayesFit:
     method: str
     seed: int
     ppc_p: float
-    diagnostics: dict
+    diagnostics: Diagnostics
     var_names: tuple = ("alpha",)
+    n_candidates: int | None = None
+    exact: GammaPosterior | None = None
 
     def _draws(self, name):
         return np.asarray(self.idata.posterior[name]).reshape(-1)
@@ -90,7 +118,11 @@ class BayesFit:
         out = {"model": self.model, "method": self.method, "discrete": self.discrete, "n": self.n,
                "n_tail": self.n_tail, "xmin": self.xmin, "xmax": self.xmax, "seed": self.seed,
                "alpha_mean": float(a.mean()), "alpha_sd": float(a.std(ddof=1)),
-               "alpha_hdi94": list(self.hdi("alpha")), "ppc_p": self.ppc_p, **self.diagnostics}
+               "alpha_hdi94": list(self.hdi("alpha")), "ppc_p": self.ppc_p, **self.diagnostics.to_dict()}
+        if self.n_candidates is not None:
+            out["n_candidates"] = self.n_candidates
+        if self.exact is not None:
+            out.update(self.exact.to_dict())
         if self.xmin is None and "xmin" in self.idata.posterior:
             xm = self._draws("xmin")
             out.update(xmin_mean=float(xm.mean()), xmin_sd=float(xm.std(ddof=1)),
@@ -102,8 +134,8 @@ class BayesFit:
         lo, hi = self.hdi("alpha")
         where = f"xmin={self.xmin:.4g}" if self.xmin is not None else f"xmin~{self._draws('xmin').mean():.4g} (unknown)"
         return (f"BayesFit({self.model}, alpha={self.alpha:.4g} ± {self.alpha_sd:.2g}, 94% HDI [{lo:.4g}, {hi:.4g}], "
-                f"{where}, n_tail={self.n_tail}, {self.method}, r_hat={self.diagnostics.get('max_r_hat', float('nan')):.3f}, "
-                f"divergent={self.diagnostics.get('n_divergent', 0)})")
+                f"{where}, n_tail={self.n_tail}, {self.method}, r_hat={self.diagnostics.max_r_hat:.3f}, "
+                f"divergent={self.diagnostics.n_divergent})")
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,7 +146,8 @@ class BayesManyFit:
     network-level median, ``tau`` the spread of ``log(alpha - 1)``).  ``idata`` has the
     groups ``posterior``, ``log_likelihood`` (fixed xmin), ``posterior_predictive``
     (replicated tails per layer), ``observed_data`` and ``sample_stats``; ``ppc_p`` is the
-    KS posterior predictive p-value of each layer.
+    KS posterior predictive p-value of each layer; ``diagnostics`` the sampler's
+    :class:`~htsr.bayes._mcmc.Diagnostics` over every layer's alpha (and ``m``, ``tau``).
     """
 
     idata: object = field(repr=False)
@@ -123,7 +156,7 @@ class BayesManyFit:
     n_tail: np.ndarray | None
     discrete: bool
     seed: int
-    diagnostics: dict
+    diagnostics: Diagnostics
     var_names: tuple = ("alpha",)
     ppc_p: np.ndarray | None = None
 
@@ -145,9 +178,9 @@ class BayesManyFit:
                 "xmin": None if self.xmin is None else np.asarray(self.xmin).tolist(),
                 "n_tail": None if self.n_tail is None else np.asarray(self.n_tail).tolist(),
                 "seed": self.seed, "ppc_p": None if self.ppc_p is None else np.asarray(self.ppc_p).tolist(),
-                **self.diagnostics}
+                **self.diagnostics.to_dict()}
 
     def __repr__(self) -> str:
         kind = "hierarchical" if self.hierarchical else "independent"
-        return (f"BayesManyFit({len(self.alpha)} layers, {kind}, r_hat={self.diagnostics['max_r_hat']:.3f}, "
-                f"divergent={self.diagnostics['n_divergent']})")
+        return (f"BayesManyFit({len(self.alpha)} layers, {kind}, r_hat={self.diagnostics.max_r_hat:.3f}, "
+                f"divergent={self.diagnostics.n_divergent})")

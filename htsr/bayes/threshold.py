@@ -66,6 +66,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import betaln, logsumexp
 
+from .._jax import pad_batch
+
 __all__ = ["candidate_indices", "threshold_log_prior", "THRESHOLD_PRIORS", "log_weights", "marginal_loglik",
            "pointwise_loglik", "posterior_thresholds", "posterior_thresholds_many", "MASS_PRIOR"]
 
@@ -89,7 +91,8 @@ def candidate_indices(x: np.ndarray, *, min_tail: int, max_candidates: int | Non
     return idx
 
 
-#: Threshold priors: ``"log_tail"`` (default), the tail size ``n_tail`` log-uniform; ``"uniform"``, every candidate alike.
+#: Threshold priors: ``"log_tail"`` (default), the tail size ``n_tail`` log-uniform;
+#: ``"uniform"``, every candidate alike.
 THRESHOLD_PRIORS = ("log_tail", "uniform")
 
 
@@ -115,7 +118,7 @@ def threshold_log_prior(n: int, cand: np.ndarray, kind: str = "log_tail", width:
         cell = edges[:-1] - edges[1:]
         w = np.log(cell / cell.sum())
     if width is not None and width > K:
-        w = np.concatenate([w, np.full(width - K, -np.inf)])
+        w = pad_batch(w[None, :], [K], width=width, fill=-np.inf)[0]  # no prior mass at padding
     return w
 
 

@@ -15,12 +15,17 @@ Main entry points::
     correct(fit, ds, ...)                bias-corrected exponent of an htsr.fit result
     load_table()                         the precomputed table for common layer shapes
     open_study(path), save_study(ds, path)
+
+Modules: ``grid`` (the cells), ``cells`` (one cell's draws and fits), ``study``
+(running, storing while running, resuming), ``table`` (stored studies and the
+shipped table: no study machinery), ``use`` (line fit, inversion, correction).
 """
 
 from .cells import run_cell
 from .grid import ESTIMATORS, GENERATORS, Grid, make_grid
-from .study import SUMMARIES, calibrate, open_study, save_study, summarize
-from .use import Inversion, LineFit, correct, invert, line_fit, load_table, TABLE_PATH
+from .study import calibrate
+from .table import SUMMARIES, TABLE_PATH, load_table, open_study, save_study, summarize
+from .use import Inversion, LineFit, correct, invert, line_fit
 
 __all__ = ["calibrate", "summarize", "open_study", "save_study", "line_fit", "invert", "correct",
            "load_table", "Inversion", "LineFit", "Grid", "make_grid", "run_cell", "GENERATORS",

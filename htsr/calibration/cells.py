@@ -5,17 +5,18 @@ worker and the unit stored.  It calls the core and copies none of it:
 
 * draws: :func:`htsr.models.sampling.law_rows` (power-law samples, the law's own
   inverse-CDF sampler) or the :mod:`htsr.rmt` generators (one compiled kernel per
-  matrix shape), keyed by :func:`htsr.models.sampling.replicate_keys`;
+  matrix shape), keyed by the cell's ``calibration`` stream (:mod:`htsr.streams`);
 * spectra: :func:`htsr.rmt.esd` (``X = W^T W / N``, LAPACK ``dsyrk + dsyevd``);
 * fits: :func:`htsr.fitting.fit_padded`, all replicates of the cell in one batch
   (``clauset``: the Clauset-Shalizi-Newman MLE with the KS scan for xmin;
   ``unbiased``: the same scan with ``1 + (n_tail - 1) / sum ln(x / xmin)``;
   ``bounded``: the power law on ``[xmin, max]``, any exponent);
 * ``bayes``: the posterior of alpha with xmin fixed at the Clauset fit, under the
-  default prior of :mod:`htsr.bayes` (``alpha - 1 ~ Gamma(2, rate 0.5)``), which is
-  conjugate: ``alpha - 1 | x ~ Gamma(2 + n_tail, 0.5 + sum ln(x / xmin))``
-  (:func:`htsr.bayes.conjugate.gamma_posterior`, the closed form of
-  ``htsr.bayes.fit(..., method="conjugate")``): its mean and highest-density interval.
+  power law's default prior (:data:`htsr.models.powerlaw.PRIOR`, ``alpha - 1 ~
+  Gamma(2, rate 0.5)``), which is conjugate: ``alpha - 1 | x ~ Gamma(2 + n_tail,
+  0.5 + sum ln(x / xmin))`` (:func:`htsr.models.powerlaw.gamma_posterior`, the
+  closed form of ``htsr.bayes.fit(..., method="conjugate")``): its mean and
+  highest-density interval.
 
 Intervals: ``alpha +- z sigma`` (Wald, ``sigma`` the scan's asymptotic standard
 error) for the three MLEs, the HDI for ``bayes``; both at the grid's ``level``.
@@ -32,11 +33,11 @@ from scipy import optimize, stats
 from .. import _jax
 from .._dask import one_blas_thread
 from .. import rmt
-from ..bayes.conjugate import gamma_posterior
-from ..bayes.priors import default_priors
 from ..fitting import fit_padded
-from ..models.sampling import law_rows, replicate_keys
-from .grid import Grid, cell_tag
+from ..models import powerlaw as pl
+from ..models.sampling import law_rows
+from ..streams import cell_word, keys as stream_keys
+from .grid import Grid
 
 __all__ = ["run_cell", "FIELDS", "gamma_hdi"]
 
@@ -60,7 +61,7 @@ def gamma_hdi(shape: float, rate: float, level: float) -> tuple[float, float]:
 
 def _samples(grid: Grid, cell: dict) -> tuple[np.ndarray, np.ndarray]:
     """(reps, P) rows sorted ascending, positive values first, and their counts."""
-    keys = replicate_keys(grid.seed, 0, grid.reps, tag=cell_tag(grid.generator, cell))
+    keys = stream_keys(grid.seed, "calibration", 0, grid.reps, cell_word(grid.generator, cell))
     if grid.generator == "power_law":
         with _jax.x64():
             x = np.asarray(law_rows(keys, (cell["alpha"], 1.0, np.inf), n=int(cell["n"]),
@@ -119,13 +120,13 @@ def run_cell(grid: Grid, cell: dict) -> dict:
     for i, est in enumerate(grid.estimators):
         if est == "bayes":
             c = clauset()
-            prior = default_priors("power_law", 1.0)["alpha"]
+            prior = pl.PRIOR
             for r in range(R):
                 if not np.isfinite(c.xmin[r]):
                     continue
                 row = x[r, : counts[r]]
                 tail = row[row >= c.xmin[r]]
-                a, b = gamma_posterior(tail, float(c.xmin[r]), prior.shape, prior.rate)
+                a, b = pl.gamma_posterior(tail, float(c.xmin[r]), prior.shape, prior.rate)
                 lo, hi = gamma_hdi(a, b, grid.level)
                 out["alpha_hat"][i, r] = prior.loc + a / b
                 out["alpha_lo"][i, r], out["alpha_hi"][i, r] = prior.loc + lo, prior.loc + hi

@@ -6,26 +6,25 @@ times the estimators and the replicates.  A cell is the unit of work (one task o
 a Dask cluster) and of storage (an interrupted study resumes cell by cell).
 
 Randomness is keyed by coordinates, never by order: replicate ``r`` of a cell
-draws from ``fold_in(fold_in(PRNGKey(seed), tag), r)``
-(:func:`htsr.models.sampling.replicate_keys`) with ``tag`` a 31-bit digest
-(SHA-256) of the generator name and the cell's coordinates.  The same seed gives
+draws from ``fold_in(fold_in(PRNGKey(seed), word), r)``, the ``calibration``
+stream of :mod:`htsr.streams`, with ``word`` a 31-bit digest
+(SHA-256) of the generator name and the cell's coordinates (:func:`htsr.streams.cell_word`).  The same seed gives
 the same numbers in any schedule, on any number of workers, and replicate ``r``
 does not depend on how many replicates the study has.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import numbers
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from ..data import check_int, check_level, check_number, check_seed
+from ..data import check_choice, check_int, check_level, check_number, check_ratio, check_seed, check_values
 from ..errors import HtsrError
 
-__all__ = ["Grid", "GENERATORS", "ESTIMATORS", "make_grid", "cell_tag"]
+__all__ = ["Grid", "GENERATORS", "ESTIMATORS", "make_grid"]
 
 # generator -> (its parameter or None, size dimensions)
 GENERATORS = {
@@ -109,48 +108,15 @@ class Grid:
         }
 
 
-def cell_tag(generator: str, cell: dict) -> int:
-    """31-bit digest of a generator and a cell's coordinates (the cell's PRNG stream)."""
-    parts = [generator] + [f"{d}={_canonical(v)}" for d, v in cell.items()]
-    digest = hashlib.sha256("|".join(parts).encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
-
-
-def _canonical(v) -> str:
-    if isinstance(v, numbers.Integral):
-        return str(int(v))
-    return repr(round(float(v), 10))
-
-
-def _values(value, name: str, *, integer: bool, minimum: float, strict: bool, why: str = "") -> tuple:
-    """A scalar or a sequence -> a non-empty tuple of distinct numbers, each checked."""
-    if isinstance(value, (str, bytes)):
-        raise HtsrError(f"{name} must be a number or a sequence of numbers, got {value!r}")
-    vals = list(np.atleast_1d(np.asarray(value, dtype=object)).ravel()) if value is not None else []
-    if not vals:
-        raise HtsrError(f"{name} is empty: give at least one value")
-    out = []
-    for v in vals:
-        if integer:
-            if isinstance(v, float) and v.is_integer():
-                v = int(v)
-            v = check_int(v, name, minimum=int(minimum))
-        else:
-            v = round(check_number(v, name), 10)
-            if v < minimum or (strict and v == minimum):
-                op = ">" if strict else ">="
-                raise HtsrError(f"{name} must be {op} {minimum:g}{why}, got {v:g}")
-        out.append(v)
-    if len(set(out)) != len(out):
-        raise HtsrError(f"{name} has repeated values: {out}")
-    return tuple(out)
+def _coordinate(name: str, check=check_number, **bound):
+    """The check of one coordinate value: a finite number, rounded to 10 decimals, then ``check``ed."""
+    return lambda v: check(round(check_number(v, name), 10), name, **bound)
 
 
 def make_grid(generator, *, mu=None, alpha=None, M=None, Q=None, n=None, estimators=("clauset", "bounded"),
               reps=20, seed=0, min_tail=None, level=0.95) -> Grid:
     """Validate the arguments of :func:`htsr.calibrate` into a :class:`Grid`."""
-    if not isinstance(generator, str) or generator not in GENERATORS:
-        raise HtsrError(f"generator must be one of {', '.join(GENERATORS)}, got {generator!r}")
+    check_choice(generator, "generator", tuple(GENERATORS))
     param, size_dims = GENERATORS[generator]
     given = {"mu": mu, "alpha": alpha, "M": M, "Q": Q, "n": n}
     wrong = [k for k, v in given.items() if v is not None and k != param and k not in size_dims]
@@ -160,34 +126,24 @@ def make_grid(generator, *, mu=None, alpha=None, M=None, Q=None, n=None, estimat
     if param == "alpha":
         if alpha is None:
             raise HtsrError("generator 'power_law' needs alpha (the density exponent, > 1)")
-        values = _values(alpha, "alpha", integer=False, minimum=1.0, strict=True)
+        values = check_values(alpha, "alpha", _coordinate("alpha", above=1.0))
     elif param == "mu":
         if mu is None:
             raise HtsrError(f"generator {generator!r} needs mu (the entries' tail index, > 0)")
-        values = _values(mu, "mu", integer=False, minimum=0.0, strict=True)
+        values = check_values(mu, "mu", _coordinate("mu", above=0.0))
     else:
         values = ()
     sizes = []
     for d in size_dims:
         v = given[d] if given[d] is not None else _DEFAULT_SIZES[d]
         if d == "Q":
-            sizes.append((d, _values(v, "Q", integer=False, minimum=1.0, strict=False,
-                                     why=" (Q = N/M with N >= M)")))
+            check = _coordinate("Q", check_ratio)
         else:
-            sizes.append((d, _values(v, d, integer=True, minimum=2 if d == "M" else 10, strict=False)))
+            check = partial(check_int, name=d, minimum=2 if d == "M" else 10)
+        sizes.append((d, check_values(v, d, check)))
     if isinstance(estimators, str):
         estimators = (estimators,)
-    try:
-        estimators = tuple(estimators)
-    except TypeError:
-        raise HtsrError(f"estimators must be a sequence of names, got {estimators!r}") from None
-    if not estimators:
-        raise HtsrError(f"estimators is empty: choose from {', '.join(ESTIMATORS)}")
-    for e in estimators:
-        if e not in ESTIMATORS:
-            raise HtsrError(f"estimators: unknown estimator {e!r}; choose from {', '.join(ESTIMATORS)}")
-    if len(set(estimators)) != len(estimators):
-        raise HtsrError(f"estimators has repeated names: {estimators}")
+    estimators = check_values(estimators, "estimators", partial(check_choice, name="estimators", choices=ESTIMATORS))
     reps = check_int(reps, "reps", minimum=1)
     seed = check_seed(seed)
     if min_tail is not None:

@@ -4,13 +4,13 @@ The result is an :class:`xarray.Dataset`; :func:`calibrate` documents its layout
 A study given a ``store`` path is saved there while it runs (netCDF through
 h5netcdf, or Zarr for a ``.zarr`` path; each save is atomic: written beside the
 store, then renamed over it) and, if the path already holds a study of the same
-grid settings, resumes: only cells not yet stored are computed.
+grid settings, resumes: only cells not yet stored are computed.  Reading and
+writing stores, and the summaries, are :mod:`htsr.calibration.table`'s.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -23,36 +23,9 @@ from ..errors import HtsrError
 from ..rmt import esd_exponent
 from .cells import FIELDS, run_cell
 from .grid import Grid, make_grid
+from .table import DESCRIPTIONS, open_study, save_study, storage_engine, summarize
 
-__all__ = ["calibrate", "summarize", "open_study", "save_study", "SUMMARIES"]
-
-SUMMARIES = ("alpha_mean", "alpha_sd", "alpha_median", "bias", "rmse", "coverage", "n_fitted")
-
-_DESCRIPTIONS = {
-    "alpha_hat": "fitted exponent",
-    "alpha_lo": "lower end of the interval for alpha (Wald alpha - z sigma; Bayesian: HDI)",
-    "alpha_hi": "upper end of the interval for alpha (Wald alpha + z sigma; Bayesian: HDI)",
-    "xmin": "fitted start of the power-law tail",
-    "D": "KS distance of the fit (NaN for the Bayesian estimator)",
-    "n_tail": "points in the fitted tail",
-    "n_values": "values fitted (sample size, or positive eigenvalues)",
-    "done": "1 where the cell has been computed",
-    "target": "the exponent the estimators aim at: alpha (power_law), 1 + mu/2 for mu < 4 "
-              "(the heavy-tailed matrices' asymptotic ESD exponent), else NaN",
-    "alpha_mean": "mean of alpha_hat over replicates",
-    "alpha_sd": "standard deviation of alpha_hat over replicates (ddof=1)",
-    "alpha_median": "median of alpha_hat over replicates",
-    "bias": "alpha_mean - target",
-    "rmse": "root mean squared error of alpha_hat about target",
-    "coverage": "fraction of replicates whose interval contains target",
-    "n_fitted": "replicates with a fit (an eligible xmin)",
-}
-
-
-def _xr():
-    import xarray as xr
-
-    return xr
+__all__ = ["calibrate"]
 
 
 def _target(grid: Grid) -> np.ndarray:
@@ -65,7 +38,8 @@ def _target(grid: Grid) -> np.ndarray:
 
 def _empty(grid: Grid):
     """The study's Dataset with every cell missing (NaN, n_tail 0, done 0)."""
-    xr = _xr()
+    import xarray as xr  # imported on first use, so importing htsr.calibration stays cheap
+
     coords = dict(grid.coords)
     coords["estimator"] = np.asarray(grid.estimators, dtype=object).astype(str)
     coords["rep"] = np.arange(grid.reps, dtype=np.int64)
@@ -80,7 +54,7 @@ def _empty(grid: Grid):
     data["target"] = ((grid.param,) if grid.param else (), _target(grid))
     ds = xr.Dataset(data, coords=coords, attrs={**grid.attrs(), "title": f"htsr calibration study ({grid.generator})"})
     for name, var in ds.data_vars.items():
-        var.attrs["description"] = _DESCRIPTIONS[name]
+        var.attrs["description"] = DESCRIPTIONS[name]
     return ds
 
 
@@ -92,91 +66,7 @@ def _fill(ds, grid: Grid, cell: dict, result: dict) -> None:
     ds["done"].values[idx] = 1
 
 
-def summarize(ds):
-    """Add the per-cell summaries over replicates to a study (a new Dataset).
-
-    ``alpha_mean``, ``alpha_sd``, ``alpha_median``, ``bias = alpha_mean - target``,
-    ``rmse`` (about ``target``), ``coverage`` (fraction of replicates whose interval
-    contains ``target``; NaN where there is no target) and ``n_fitted``, with dims
-    (cell dims..., estimator).  Cells not yet computed are NaN.
-    """
-    ds = ds.drop_vars([v for v in SUMMARIES if v in ds])
-    a, t = ds["alpha_hat"], ds["target"]
-    out = {
-        "alpha_mean": a.mean("rep"),
-        "alpha_sd": a.std("rep", ddof=1),
-        "alpha_median": a.median("rep"),
-        "n_fitted": a.notnull().sum("rep").astype(np.int64),
-    }
-    out["bias"] = out["alpha_mean"] - t
-    out["rmse"] = np.sqrt(((a - t) ** 2).mean("rep"))
-    known = a.notnull() & ds["alpha_lo"].notnull() & ds["alpha_hi"].notnull() & t.notnull()
-    inside = (ds["alpha_lo"] <= t) & (t <= ds["alpha_hi"])
-    out["coverage"] = inside.where(known).mean("rep")
-    ds = ds.assign(out)
-    for name in SUMMARIES:
-        ds[name].attrs["description"] = _DESCRIPTIONS[name]
-    return ds
-
-
-# ------------------------------------------------------------------ storage
-def _engine(path: Path) -> str:
-    if path.suffix == ".zarr":
-        try:
-            import zarr  # noqa: F401
-        except ImportError:
-            raise HtsrError(f'store {path}: Zarr stores need the optional package "zarr": '
-                            'pip install "htsr[zarr]" (or use a .nc path)') from None
-        return "zarr"
-    try:
-        import h5netcdf  # noqa: F401
-    except ImportError:
-        raise HtsrError(f'store {path}: netCDF stores need the package "h5netcdf": pip install h5netcdf') from None
-    return "h5netcdf"
-
-
-def open_study(path):
-    """Load a stored study (netCDF or ``.zarr``) into memory, with its summaries."""
-    path = Path(path)
-    if not path.exists():
-        raise HtsrError(f"no calibration study at {path}")
-    xr = _xr()
-    engine = _engine(path)
-    try:
-        with xr.open_dataset(path, engine=engine) as f:
-            ds = f.load()
-    except (OSError, ValueError, KeyError) as exc:
-        raise HtsrError(f"{path} is not a readable calibration study: {exc}") from None
-    if "alpha_hat" not in ds or "generator" not in ds.attrs:
-        raise HtsrError(f"{path} is not an htsr calibration study (no alpha_hat / generator)")
-    if "estimator" in ds.coords:
-        ds = ds.assign_coords(estimator=ds["estimator"].values.astype(str))
-    return summarize(ds)
-
-
-def save_study(ds, path) -> Path:
-    """Write a study to ``path`` atomically (``.zarr``: Zarr; otherwise netCDF via h5netcdf)."""
-    path = Path(path)
-    engine = _engine(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    if engine == "zarr":
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
-        old = path.with_name(f".{path.name}.old{os.getpid()}")
-        if path.exists():
-            path.rename(old)
-        tmp.rename(path)
-        if old.exists():
-            shutil.rmtree(old)
-    else:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    return path
-
-
+# ------------------------------------------------------------------ resuming
 def _resume(ds, grid: Grid, path: Path) -> int:
     """Copy the stored cells of ``path`` into ``ds``; how many were copied."""
     old = open_study(path)
@@ -276,7 +166,7 @@ def calibrate(generator: str, *, mu=None, M=None, Q=None, alpha=None, n=None,
         raise HtsrError(f"save_every must be a number of seconds >= 0, got {save_every!r}")
     path = None if store is None else Path(store)
     if path is not None:
-        _engine(path)
+        storage_engine(path)
         check_output(path, "store", folder=path.suffix == ".zarr" and path.is_dir())  # before any cell runs
     client = resolve_client(client, name="client")
     ds = _empty(grid)

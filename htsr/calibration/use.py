@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -23,11 +22,9 @@ import numpy as np
 from ..data import check_level, check_number
 from ..errors import HtsrError
 from ..rmt import esd_exponent
-from .study import open_study
 
-__all__ = ["LineFit", "Inversion", "Correction", "line_fit", "invert", "correct", "load_table", "TABLE_PATH"]
+__all__ = ["LineFit", "Inversion", "Correction", "line_fit", "invert", "correct"]
 
-TABLE_PATH = Path(__file__).resolve().parent / "data" / "pareto_layers.nc"
 _MIN_REPS = 5
 
 
@@ -242,15 +239,3 @@ def correct(fit, ds, *, estimator: str | None = None, level: float = 0.95, **at)
     inv = invert(ds, alpha, estimator=estimator or "clauset", level=level, **at)
     return Correction(_target(inv.param, inv.value), _target(inv.param, inv.lo), _target(inv.param, inv.hi),
                       alpha, inv)
-
-
-def load_table():
-    """The precomputed calibration table shipped with htsr (Pareto matrices, common layer shapes).
-
-    Made by ``python3 benchmarks/make_calibration_table.py`` (docs/calibration.md says
-    which grid); a Dataset like :func:`htsr.calibrate`'s.
-    """
-    if not TABLE_PATH.exists():
-        raise HtsrError(f"the calibration table {TABLE_PATH} is missing: regenerate it with "
-                        "python3 benchmarks/make_calibration_table.py")
-    return open_study(TABLE_PATH)

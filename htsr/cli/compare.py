@@ -36,22 +36,8 @@ def run(args) -> int:
     check_figure(args.plot)  # and a bad --plot path before the work
     from ..inference.compare import compare_all
 
-    df = compare_all(x, xmin=args.xmin, discrete=args.discrete)
-    fits = df.attrs["fits"]
-    if args.json:
-        print(to_json({
-            "xmin": df.attrs["xmin"],
-            "n_tail": df.attrs["n_tail"],
-            "discrete": df.attrs["discrete"],
-            "power_law": fits["power_law"].to_dict(),
-            "alternatives": [
-                {"model": name, "R": float(r.R), "normalized_R": float(r.normalized_R), "p": float(r.p),
-                 "nested": bool(r.nested), "verdict": r.verdict, "fit": fits[name].to_dict()}
-                for name, r in df.iterrows()
-            ],
-        }))
-    else:
-        print(_text(df))
+    res = compare_all(x, xmin=args.xmin, discrete=args.discrete)
+    print(to_json(res.to_dict()) if args.json else _text(res))
     sys.stdout.flush()  # the results are out before the figure is written
     if args.plot:
         import matplotlib
@@ -61,29 +47,31 @@ def run(args) -> int:
 
         from ..plot.models import plot_models
 
-        ax = plot_models(df)
+        ax = plot_models(res)
         save_figure(ax.figure, args.plot)
         plt.close(ax.figure)
         print(f"wrote figure to {args.plot}", file=sys.stderr)  # stderr: --json keeps stdout pure JSON
     return 0
 
 
-def _text(df) -> str:
-    pl_fit = df.attrs["fits"]["power_law"]
-    kind = "discrete" if df.attrs["discrete"] else "continuous"
+def _text(res) -> str:
+    """The table of a :class:`~htsr.inference.results.CompareAllResult`, with a note per degenerate fit."""
+    pl_fit = res.power_law
+    kind = "discrete" if res.discrete else "continuous"
     head = (f"power law ({kind}): alpha = {pl_fit.params['alpha']:.4f} ± {pl_fit.se['alpha']:.4f}, "
-            f"xmin = {df.attrs['xmin']:.6g}, n_tail = {df.attrs['n_tail']}")
+            f"xmin = {res.xmin:.6g}, n_tail = {res.n_tail}")
     cols = ("alternative", "R", "norm. R", "p", "test", "verdict", "fitted parameters")
     rows, notes = [], []
-    for name, r in df.iterrows():
-        fit = df.attrs["fits"][name]
+    verdicts = res.verdicts
+    for name, r in res.comparisons.items():
+        fit = r.model2
         params = ", ".join(f"{k}={v:.4g}" for k, v in fit.params.items())
         note = _degenerate(name, fit)
         if note:
             notes.append(f"[{len(notes) + 1}] {name.replace('_', ' ')}: {note}")
             params += f" [{len(notes)}]"
         rows.append((name.replace("_", " "), f"{r.R:.4g}", f"{r.normalized_R:.3f}", f"{r.p:.3g}",
-                     "nested" if r.nested else "Vuong", r.verdict, params))
+                     "nested" if r.nested else "Vuong", verdicts[name], params))
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(cols)]
     lines = [head, "", "  ".join(c.ljust(w) for c, w in zip(cols, widths))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in rows]

@@ -163,8 +163,9 @@ def format_result(result, gof_result=None, boot=None, bayes=None) -> str:
         pct = f"{100 * boot.level:g}%"
         for k in ("alpha", "xmin", "n_tail"):
             iv = boot.intervals[k]
-            rows.append((f"{k} {pct} CI", f"BCa {_interval(k, *iv['bca'])}, "
-                         f"percentile {_interval(k, *iv['percentile'])} ({boot.reps} reps)"))
+            bca = "undefined" if iv.bca is None else _interval(k, *iv.bca)
+            rows.append((f"{k} {pct} CI", f"BCa {bca}, "
+                         f"percentile {_interval(k, *iv.percentile)} ({boot.reps} reps)"))
     if bayes is not None:
         lo, hi = bayes["alpha_hdi94"]
         rows.append(("alpha posterior", f"{bayes['alpha_mean']:.6g} ± {bayes['alpha_sd']:.2g}, 94% HDI "

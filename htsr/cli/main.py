@@ -29,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"htsr {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:  # a subcommand not built yet
-            if exc.name == f"{__package__}.{name}":
-                continue
-            raise
-        module.add_parser(sub)
+        importlib.import_module(f"{__package__}.{name}").add_parser(sub)
     return parser
 
 

@@ -23,7 +23,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("report", help="per-layer spectral report of a network's weights (csv, json, html)",
                        description=plain_help(__doc__.split("\n\n")[0]))
     p.add_argument("source", nargs="?", metavar="SOURCE",
-                   help="weights: .safetensors file or sharded folder, .pt/.bin, .npz, .keras/.h5, model folder")
+                   help="weights: .safetensors file or sharded folder, .pt/.bin, .npz, .keras/.h5, .gguf, .onnx, "
+                        "model folder")
     p.add_argument("--example", metavar="NAME", help="report a shipped example instead of SOURCE (minilm)")
     p.add_argument("--out", metavar="DIR", default="report", help="output folder (default report/)")
     p.add_argument("--layers", metavar="PATTERN", action="append",

@@ -3,7 +3,8 @@
 Writes ``gaussian_esd.png`` (Gaussian ESDs for Q in {1, 2, 4} with the
 Marchenko-Pastur density), ``heavy_tailed_esd.png`` (log-log ESDs for
 mu in {1, 2.5, 5}) and ``alpha_vs_mu.png`` (fitted alpha versus mu with the
-line 1 + mu/2) into OUTDIR, and prints each path.
+line 1 + mu/2: a study of ``htsr.calibrate("pareto", ...)``, :data:`ALPHA_VS_MU`)
+into OUTDIR, and prints each path.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..data import check_output
-from ..errors import HtsrError
+from ..data import check_int, check_output, check_seed
 
 FIGURES = ("gaussian_esd.png", "heavy_tailed_esd.png", "alpha_vs_mu.png")
+#: The study behind alpha_vs_mu.png: Pareto matrices, M = min(--size, 300), --seeds replicates per mu.
+ALPHA_VS_MU = dict(mu=(0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0), Q=2.0, estimators=("clauset",))
 
 # plain text for --help (the module docstring above is reST, for the API docs)
 DESCRIPTION = """\
@@ -49,21 +51,19 @@ def run(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..calibration import calibrate
     from ..plot.rmt import plot_alpha_vs_mu, plot_gaussian_esds, plot_heavy_tailed_esds
 
-    if args.size < 10:
-        raise HtsrError(f"--size must be at least 10, got {args.size}")
-    if args.seeds < 1:
-        raise HtsrError(f"--seeds must be at least 1, got {args.seeds}")
-    out = Path(args.outdir)
-    if out.exists() and not out.is_dir():
-        raise HtsrError(f"OUTDIR {str(out)!r} exists and is not a directory")
-    check_output(out, "OUTDIR", folder=True, create=True)  # refused if it cannot be written
+    check_int(args.size, "size", minimum=10)
+    check_int(args.seeds, "seeds", minimum=1)
+    check_seed(args.seed)
+    out = check_output(Path(args.outdir), "OUTDIR", folder=True, create=True)  # refused if it cannot be written
 
     drawers = (
         lambda ax: plot_gaussian_esds(M=args.size, seed=args.seed, ax=ax),
         lambda ax: plot_heavy_tailed_esds(M=args.size, seed=args.seed, ax=ax),
-        lambda ax: plot_alpha_vs_mu(M=min(args.size, 300), n_seeds=args.seeds, seed=args.seed, ax=ax),
+        lambda ax: plot_alpha_vs_mu(calibrate("pareto", **ALPHA_VS_MU, M=min(args.size, 300), reps=args.seeds,
+                                              seed=args.seed), ax=ax),
     )
     for name, draw in zip(FIGURES, drawers):
         fig, ax = plt.subplots(figsize=(6, 4.5))

@@ -1,7 +1,7 @@
-"""Power-law fitting: the xmin scan, batched fitting and result types."""
+"""Power-law fitting: the xmin scan, the engine every fit goes through, and result types."""
 
 from .api import fit, fit_many, fit_spec
-from .batch import BatchFit, fit_padded
-from .result import FitSpec, KSCurve, PowerLawFit
+from .refit import fit_padded, refit
+from .result import BatchFit, FitSpec, KSCurve, PowerLawFit
 
-__all__ = ["fit", "fit_many", "fit_spec", "fit_padded", "BatchFit", "FitSpec", "PowerLawFit", "KSCurve"]
+__all__ = ["fit", "fit_many", "fit_spec", "fit_padded", "refit", "BatchFit", "FitSpec", "PowerLawFit", "KSCurve"]

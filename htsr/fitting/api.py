@@ -1,7 +1,8 @@
 """Front door of the power-law fitter: :func:`fit` and :func:`fit_many`.
 
-These validate their input and options, then call the array-level machinery
-of :mod:`htsr.fitting.batch` (:func:`~htsr.fitting.batch.fit_padded`).
+These check their input and options (a :class:`FitSpec`, built once by
+:func:`~htsr.fitting.spec.spec_from_options`), then call the engine,
+:func:`htsr.fitting.refit.refit`.
 """
 
 from __future__ import annotations
@@ -13,52 +14,13 @@ import numpy as np
 
 from .. import _jax
 from .._progress import resolve as _resolve_progress
-from ..data import (as_sample, check_bool, check_choice, check_int, check_interval, check_number, check_tail,
-                    check_xmin)
+from ..data import as_sample, check_xmin, select_tail
 from ..errors import DataError, FitError, SmallSampleWarning
-from .batch import BatchFit, final_alpha_unbounded, fit_padded, tail_d
-from .bounded_scan import fit_range_padded
-from .result import FitSpec, PowerLawFit
+from .refit import power_law_fit, refit
+from .result import PowerLawFit
+from .spec import FitSpec, spec_from_options
 
 __all__ = ["fit", "fit_many", "fit_spec", "FitSpec"]
-
-_METHODS = ("clauset", "bounded")
-_ESTIMATORS = ("mle", "unbiased")
-
-
-# ------------------------------------------------------------------ options
-def _check_options(method, estimator, discrete, xmax, min_tail, xmin_range):
-    check_choice(method, "method", _METHODS, error=FitError)
-    check_choice(estimator, "estimator", _ESTIMATORS, error=FitError)
-    if estimator == "unbiased" and discrete:
-        raise FitError("estimator='unbiased' is defined for the continuous power law only")
-    if method == "clauset" and xmax is not None:
-        raise FitError(
-            "method='clauset' fits the unbounded power law and has no xmax; "
-            "an xmax-aware fit is method='bounded'"
-        )
-    if method == "bounded":
-        if isinstance(xmax, str):
-            if xmax != "search":
-                raise FitError(f"xmax must be a number, None or 'search', got {xmax!r}")
-        elif xmax is not None:
-            check_number(xmax, "xmax", positive=True, error=FitError)
-    if min_tail is not None:
-        check_int(min_tail, "min_tail", minimum=2, error=FitError)
-    if xmin_range is not None:
-        check_interval(xmin_range, "xmin_range", error=FitError)
-
-
-def _check_candidates(xmin_candidates):
-    if xmin_candidates is None:
-        return None
-    try:
-        v = np.asarray(xmin_candidates, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        raise FitError(f"xmin_candidates must be a sequence of numbers, got {xmin_candidates!r}") from None
-    if v.size == 0 or not np.all(np.isfinite(v)):
-        raise FitError("xmin_candidates must be a non-empty sequence of finite numbers")
-    return v
 
 
 # Below these sizes a fit still runs, with a SmallSampleWarning (docs/fitting.md,
@@ -82,108 +44,6 @@ def _warn_small(n_tail, label: str = "the fitted tail", stacklevel: int = 3) -> 
         SmallSampleWarning,
         stacklevel=stacklevel + 1,
     )
-
-
-def _check_alpha_grid(alpha_grid):
-    """Normalise ``alpha_grid``: None, "plfit", or an increasing 1-D sequence of values > 1."""
-    if alpha_grid is None:
-        return None
-    if isinstance(alpha_grid, str):
-        if alpha_grid == "plfit":
-            from ..models.powerlaw import PLFIT_ALPHA_GRID
-
-            return PLFIT_ALPHA_GRID
-        raise FitError(f"alpha_grid must be None, 'plfit' or an increasing sequence of values > 1, "
-                       f"got {alpha_grid!r}")
-    try:
-        g = np.asarray(alpha_grid, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise FitError(f"alpha_grid must be None, 'plfit' or an increasing sequence of values > 1, "
-                       f"got {alpha_grid!r}") from None
-    if g.ndim != 1 or g.size == 0:
-        raise FitError(f"alpha_grid must be a non-empty 1-D sequence, got shape {g.shape}")
-    if not np.all(np.isfinite(g)) or np.any(g <= 1):
-        raise FitError("alpha_grid values must be finite and > 1 (the discrete power law needs alpha > 1)")
-    if np.any(np.diff(g) <= 0):
-        raise FitError("alpha_grid must be strictly increasing")
-    return tuple(float(v) for v in g)
-
-
-def _check_discrete(discrete, *, allow_auto: bool = True):
-    """Normalise the ``discrete`` option: a bool, or "auto" where allowed."""
-    if isinstance(discrete, (bool, np.bool_)):
-        return bool(discrete)
-    if allow_auto and isinstance(discrete, str) and discrete == "auto":
-        return "auto"
-    allowed = "True, False or 'auto'" if allow_auto else "True or False"
-    raise FitError(f"discrete must be {allowed}, got {discrete!r}")
-
-
-def _resolve_discrete(discrete, x) -> bool:
-    if discrete == "auto":
-        return bool(np.all(x == np.round(x)))
-    return discrete
-
-
-# ------------------------------------------------------------------ the spec
-_DEFAULTS = dict(xmin=None, xmax=None, discrete=False, method="clauset", xmin_range=None, xmin_candidates=None,
-                 min_tail=None, estimator="mle", exhaustive=False, alpha_grid=None)
-
-
-def _from_spec(spec, given: dict) -> dict:
-    """Options of :func:`fit` taken from ``spec`` (the others must be at their defaults)."""
-    if not isinstance(spec, FitSpec):
-        raise FitError(f"spec must be a FitSpec (the .spec of a PowerLawFit), got {spec!r:.80}")
-    clash = [k for k, v in given.items() if not _is_default(v, _DEFAULTS[k])]
-    if clash:
-        raise FitError(f"pass either spec or fit options, not both (got spec and {', '.join(clash)})")
-    xmax = spec.xmax if spec.xmax_rule == "fixed" else ("search" if spec.xmax_rule == "search" else None)
-    return dict(xmin=spec.xmin, xmax=xmax, discrete=spec.discrete, method=spec.method,
-                xmin_range=spec.xmin_range, xmin_candidates=spec.xmin_candidates, min_tail=spec.min_tail,
-                estimator=spec.estimator, exhaustive=spec.exhaustive, alpha_grid=spec.alpha_grid)
-
-
-def _is_default(value, default) -> bool:
-    return value is default or (isinstance(value, (bool, str)) and value == default)
-
-
-def _make_spec(o: dict, discrete: bool) -> FitSpec:
-    """A validated option set as a FitSpec (``discrete`` resolved)."""
-    xmax = o["xmax"]
-    rule = None
-    if o["method"] == "bounded":
-        rule = "search" if isinstance(xmax, str) else ("max" if xmax is None else "fixed")
-    cands = o["xmin_candidates"]
-    return FitSpec(
-        method=o["method"], discrete=bool(discrete), estimator=o["estimator"], xmin=o["xmin"],
-        xmax=float(xmax) if rule == "fixed" else None, xmax_rule=rule,
-        xmin_range=None if o["xmin_range"] is None else tuple(float(v) for v in o["xmin_range"]),
-        xmin_candidates=None if cands is None else tuple(float(v) for v in cands),
-        min_tail=None if o["min_tail"] is None else int(o["min_tail"]),
-        alpha_grid=o["alpha_grid"], exhaustive=bool(o["exhaustive"]),
-    )
-
-
-def _validate(o: dict, *, allow_auto: bool = True) -> dict:
-    """Check every option of :func:`fit`; returns them normalised."""
-    o = dict(o)
-    o["discrete"] = _check_discrete(o["discrete"], allow_auto=allow_auto)
-    _check_options(o["method"], o["estimator"], o["discrete"] is True, o["xmax"], o["min_tail"], o["xmin_range"])
-    o["alpha_grid"] = _check_alpha_grid(o["alpha_grid"])
-    o["xmin"] = check_number(o["xmin"], "xmin", positive=True, allow_none=True, error=FitError)
-    o["xmin_candidates"] = _check_candidates(o["xmin_candidates"])
-    check_bool(o["exhaustive"], "exhaustive", error=FitError)
-    return o
-
-
-def _spec_for(o: dict, x) -> FitSpec:
-    is_discrete = _resolve_discrete(o["discrete"], x)
-    if o["estimator"] == "unbiased" and is_discrete:
-        raise FitError("estimator='unbiased' is defined for the continuous power law only")
-    if o["alpha_grid"] is not None and (o["method"] != "clauset" or not is_discrete):
-        raise FitError("alpha_grid applies to the discrete power law with method='clauset' only "
-                       f"(got method={o['method']!r}, discrete={is_discrete})")
-    return _make_spec(o, is_discrete)
 
 
 # ------------------------------------------------------------------ public
@@ -276,104 +136,46 @@ def fit(
     A. Clauset, C. R. Shalizi, M. E. J. Newman, "Power-law distributions in
     empirical data", SIAM Review 51, 661-703 (2009).
     """
-    o = dict(xmin=xmin, xmax=xmax, discrete=discrete, method=method, xmin_range=xmin_range,
-             xmin_candidates=xmin_candidates, min_tail=min_tail, estimator=estimator, exhaustive=exhaustive,
-             alpha_grid=alpha_grid)
-    if spec is not None:
-        o = _from_spec(spec, o)
-    o = _validate(o)
+    options = dict(xmin=xmin, xmax=xmax, discrete=discrete, method=method, xmin_range=xmin_range,
+                   xmin_candidates=xmin_candidates, min_tail=min_tail, estimator=estimator, exhaustive=exhaustive,
+                   alpha_grid=alpha_grid)
+    spec = spec_from_options(options, spec=spec)
     progress = _resolve_progress(progress, "xmin scan")
-    x = as_sample(data, discrete=o["discrete"] is True)
-    result = fit_spec(x, _spec_for(o, x), progress=progress)
+    x = as_sample(data, discrete=spec.discrete is True)
+    result = fit_spec(x, spec.for_sample(x), progress=progress)
     _warn_small(result.n_tail)
     return result
 
 
 def fit_spec(x, spec: FitSpec, *, progress=None) -> PowerLawFit:
-    """Fit a validated sorted sample ``x`` as ``spec`` says: the one path of every fit."""
-    if spec.method == "bounded":
-        return _fit_bounded(x, spec)
-    if spec.xmin is not None:
-        return _fit_fixed(x, spec)
-    batch = fit_padded(x[None, :], np.array([len(x)]), discrete=spec.discrete, estimator=spec.estimator,
-                       exhaustive=spec.exhaustive, **spec.scan_kwargs(),
-                       **({} if progress is None else {"progress": progress}))
-    return _to_result(batch, 0, x, spec)
-
-
-def _to_result(batch: BatchFit, b, x, spec: FitSpec, xmax=None) -> PowerLawFit:
-    if batch.n_candidates[b] == 0:
-        given = [f"{k}={v!r}" for k, v in (("xmin_range", spec.xmin_range), ("xmin_candidates", spec.xmin_candidates
-                 and list(spec.xmin_candidates)), ("min_tail", spec.min_tail)) if v is not None]
-        why = (f"the restriction(s) {', '.join(given)} leave" if given else "it has")
-        raise FitError(
-            f"no eligible xmin: the sample has {len(x)} points and {len(np.unique(x))} unique "
-            f"values, and {why} no candidate with at least two distinct values in its tail"
-            + ("" if xmax is None else f" below xmax={xmax:g}")
-        )
-    return PowerLawFit(
-        alpha=float(batch.alpha[b]), xmin=float(batch.xmin[b]),
-        xmax=float(x[-1]) if xmax is None else float(xmax),
-        n=int(batch.n[b]), n_tail=int(batch.n_tail[b]), D=float(batch.D[b]),
-        sigma=float(batch.sigma[b]), discrete=spec.discrete, method=spec.method, estimator=spec.estimator,
-        n_candidates=int(batch.n_candidates[b]), n_evaluated=int(batch.n_evaluated[b]),
-        data=x, spec=spec,
-    )
-
-
-def _bounded_xmax(x, spec: FitSpec) -> float:
-    xmax = float(x[-1]) if spec.xmax_rule == "max" else float(spec.xmax)
-    if spec.discrete and xmax != np.round(xmax):
-        raise FitError(f"a discrete bounded power law needs an integer xmax, got {xmax!r}")
-    if xmax <= x[0]:
-        raise FitError(f"xmax={xmax:g} is not above the smallest observation {x[0]:g}")
-    return xmax
-
-
-def _fit_bounded(x, spec: FitSpec) -> PowerLawFit:
-    """``fit(method="bounded")``: fixed or scanned xmin, fixed or searched xmax."""
+    """Fit a validated sorted sample ``x`` as the checked ``spec`` says (``discrete`` settled)."""
     if spec.xmax_rule == "search":
         from .range_search import search_range
 
         return search_range(x, discrete=spec.discrete, xmin=spec.xmin, estimator=spec.estimator)
-    xmax = _bounded_xmax(x, spec)
-    if spec.xmin is not None:
+    check_sample(x, spec)
+    return power_law_fit(refit(_jax.pad_rows([x]), spec, progress=progress), 0, x, spec)
+
+
+def check_sample(x, spec: FitSpec) -> None:
+    """Refuse, with what is wrong, a sample the spec cannot fit: a fixed xmin or xmax
+    that leaves fewer than two distinct values between them, or a bad xmax."""
+    xmax = None
+    if spec.bounded:
+        xmax = float(x[-1]) if spec.xmax_rule == "max" else float(spec.xmax)
+        if spec.discrete and xmax != np.round(xmax):
+            raise FitError(f"a discrete bounded power law needs an integer xmax, got {xmax!r}")
+        if xmax <= x[0]:
+            raise FitError(f"xmax={xmax:g} is not above the smallest observation {x[0]:g}")
+    if spec.fixed_xmin:
         xmin = check_xmin(spec.xmin, spec.discrete, error=FitError)
-        if xmin >= xmax:
+        if xmax is not None and xmin >= xmax:
             raise FitError(f"xmin={xmin:g} must be below xmax={xmax:g}")
-        tail = x[(x >= xmin) & (x <= xmax)]
-        check_tail(tail, f"xmin={xmin:g}, xmax={xmax:g}", error=FitError)
-        X, n = _jax.pad_rows([tail])
-        res = fit_range_padded(X, n, np.array([xmin]), np.array([xmax]), discrete=spec.discrete,
-                               conditional=spec.xmax_rule == "max" and not spec.discrete, estimator=spec.estimator)
-        return PowerLawFit(
-            alpha=float(res.alpha[0]), xmin=xmin, xmax=xmax, n=len(x), n_tail=len(tail),
-            D=float(res.D[0]), sigma=float(res.sigma[0]), discrete=spec.discrete, method="bounded",
-            estimator=spec.estimator, n_candidates=1, n_evaluated=1, data=x, spec=spec,
-        )
-    inside = x[x <= xmax]
-    if inside.size < 2 or inside[0] == inside[-1]:
-        raise FitError(f"xmax={xmax:g} leaves {inside.size} point(s) with fewer than two distinct values")
-    scan = {k: v for k, v in spec.scan_kwargs().items() if k != "alpha_grid"}
-    batch = fit_padded(x[None, :], np.array([len(x)]), discrete=spec.discrete, exhaustive=spec.exhaustive,
-                       method="bounded", xmax=None if spec.xmax_rule == "max" else np.array([xmax]),
-                       estimator=spec.estimator, **scan)
-    return _to_result(batch, 0, x, spec, xmax=xmax)
-
-
-def _fit_fixed(x, spec: FitSpec) -> PowerLawFit:
-    xmin = check_xmin(spec.xmin, spec.discrete, error=FitError)
-    tail = x[x >= xmin]
-    check_tail(tail, f"xmin={xmin:g}", error=FitError)
-    with _jax.x64():
-        alpha, sigma = final_alpha_unbounded([tail], np.array([xmin]), spec.discrete, spec.estimator, spec.alpha_grid)
-        mle = alpha if spec.estimator == "mle" else final_alpha_unbounded([tail], np.array([xmin]), spec.discrete, "mle")[0]
-        D = tail_d(tail, float(mle[0]), xmin, spec.discrete)
-    return PowerLawFit(
-        alpha=float(alpha[0]), xmin=xmin, xmax=float(x[-1]), n=len(x), n_tail=len(tail), D=D,
-        sigma=float(sigma[0]), discrete=spec.discrete, method=spec.method, estimator=spec.estimator,
-        n_candidates=1, n_evaluated=1, data=x, spec=spec,
-    )
+        select_tail(x, xmin, xmax, error=FitError)
+    elif xmax is not None:
+        inside = x[x <= xmax]
+        if inside.size < 2 or inside[0] == inside[-1]:
+            raise FitError(f"xmax={xmax:g} leaves {inside.size} point(s) with fewer than two distinct values")
 
 
 def fit_many(
@@ -406,19 +208,18 @@ def fit_many(
     """
     if isinstance(xmax, str):
         raise FitError("fit_many takes a numeric xmax (or None); xmax='search' is for fit()")
-    o = dict(_DEFAULTS, discrete=discrete, xmin_range=xmin_range, xmin_candidates=xmin_candidates,
-             min_tail=min_tail, estimator=estimator, method=method, xmax=xmax)
-    if spec is not None:
-        o = _from_spec(spec, o)
-        if o["xmax"] == "search":
-            raise FitError("fit_many cannot replay a range search (xmax='search'); use fit()")
-    o = _validate(o, allow_auto=False)
-    xs = _rows(samples, counts, o["discrete"])
-    spec = _spec_for(o, xs[0])
-    if spec.xmin is not None:
-        results = [fit_spec(x, spec) for x in xs]  # fixed xmin: direct sums per sample
-    else:
-        results = _fit_scanned(xs, spec)
+    options = dict(discrete=discrete, xmin_range=xmin_range, xmin_candidates=xmin_candidates, min_tail=min_tail,
+                   estimator=estimator, method=method, xmax=xmax)
+    spec = spec_from_options(options, spec=spec, allow_auto=False)
+    if spec.xmax_rule == "search":
+        raise FitError("fit_many cannot replay a range search (xmax='search'); use fit()")
+    xs = _rows(samples, counts, spec.discrete)
+    spec = spec.for_sample(xs[0])
+    if spec.fixed_xmin:
+        for x in xs:
+            check_sample(x, spec)
+    batch = refit(_jax.pad_rows(xs), spec)
+    results = [power_law_fit(batch, b, x, spec) for b, x in enumerate(xs)]
     _warn_small([r.n_tail for r in results])
     return results
 
@@ -438,16 +239,3 @@ def _rows(samples, counts, discrete) -> list:
     if not rows:
         raise DataError("samples is empty")
     return [as_sample(r, discrete=discrete, name=f"sample {k}") for k, r in enumerate(rows)]
-
-
-def _fit_scanned(xs, spec: FitSpec) -> list[PowerLawFit]:
-    X, n = _jax.pad_rows(xs)
-    if spec.bounded:
-        xmaxs = np.array([x[-1] if spec.xmax_rule == "max" else spec.xmax for x in xs])
-        scan = {k: v for k, v in spec.scan_kwargs().items() if k != "alpha_grid"}
-        batch = fit_padded(X, n, discrete=spec.discrete, method="bounded", exhaustive=spec.exhaustive,
-                           xmax=None if spec.xmax_rule == "max" else xmaxs, estimator=spec.estimator, **scan)
-        return [_to_result(batch, b, xs[b], spec, xmax=float(xmaxs[b])) for b in range(len(xs))]
-    batch = fit_padded(X, n, discrete=spec.discrete, estimator=spec.estimator, exhaustive=spec.exhaustive,
-                       **spec.scan_kwargs())
-    return [_to_result(batch, b, xs[b], spec) for b in range(len(xs))]

@@ -8,9 +8,9 @@ caller has removed the points above it.  The three stages (coarse lower bound
 on every candidate, refined bound on pairs, exact D on pairs) feed the pruning
 loop of :mod:`htsr.fitting.scan` exactly as the unbounded kernels do.
 
-The fixed-range kernels at the end (:func:`continuous_range_fit`,
-:func:`discrete_range_d`) fit alpha and D with both ends given, for the
-Deluca-Corral goodness-of-fit test and the range search.
+The fixed-range kernels at the end (:func:`continuous_range_d`,
+:func:`discrete_range_d`) give D with both ends and alpha given: the D of
+:func:`htsr.fitting.fixed_range.fit_range`, unbounded law included.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ __all__ = [
     "discrete_block_points",
     "continuous_window_bound",
     "discrete_window_bound",
-    "continuous_range_fit",
+    "continuous_range_d",
     "discrete_range_d",
 ]
 
@@ -256,33 +256,24 @@ def discrete_window_bound(u, c, alpha, nt, cum_before, nu, xmax, bs, js, hints, 
 
 
 # ------------------------------------------------------------ fixed range
-@partial(jax.jit, static_argnames=("bounded", "drop_max"))
-def continuous_range_fit(x, n, lxmin, lxmax, *, bounded: bool, drop_max: bool = False):
-    """alpha and D of (B, P) padded tails with both ends fixed.
+@partial(jax.jit, static_argnames=("bounded",))
+def continuous_range_d(x, n, lxmin, lxmax, alpha, *, bounded: bool):
+    """D of (B, P) padded tails with both ends fixed, at the given ``alpha`` (B,).
 
-    Every real entry lies in ``[xmin, xmax]``; ``bounded=False`` fits the
-    unbounded power law on ``x >= xmin`` (``lxmax`` ignored).
-    ``drop_max``: alpha from all points but the largest (the MLE given the
-    maximum, when xmax is the largest observation).
-    Returns ``(alpha, D)``, each (B,).
+    Every real entry lies in ``[xmin, xmax]``; ``bounded=False`` compares with
+    the unbounded power law on ``x >= xmin`` (``lxmax`` ignored).
     """
     P = x.shape[-1]
     lx = jnp.log(x)
     pos = jnp.arange(P)[None, :]
     valid = pos < n[:, None]
     nt = n.astype(x.dtype)
-    use = valid & (pos < (n - 1)[:, None]) if drop_max else valid
-    s = jnp.sum(jnp.where(use, lx - lxmin[:, None], 0.0), axis=-1)
     if bounded:
-        r = lxmax - lxmin
-        y = jnp.clip(s / (nt - 1.0 if drop_max else nt) / r, _Y_EPS, 1.0 - _Y_EPS)
-        alpha = bd.continuous_mle(y * r, r)
-        fitted = bd._cdf_t(lx - lxmin[:, None], (alpha - 1.0)[:, None], r[:, None])
+        fitted = bd._cdf_t(lx - lxmin[:, None], (alpha - 1.0)[:, None], (lxmax - lxmin)[:, None])
     else:
-        alpha = pl.continuous_mle(s, nt)
         fitted = -jnp.expm1(-(alpha - 1.0)[:, None] * (lx - lxmin[:, None]))
     dev = jnp.abs(fitted - pos / nt[:, None])
-    return alpha, jnp.max(jnp.where(valid, dev, 0.0), axis=-1)
+    return jnp.max(jnp.where(valid, dev, 0.0), axis=-1)
 
 
 @partial(jax.jit, static_argnames=("bounded",))

@@ -117,7 +117,8 @@ class Scan(NamedTuple):
     budget: int
 
 
-_HINTS = 4  # peak positions kept per row
+#: Peak positions kept per row (the window bound's hints).
+HINTS = 4
 _FIRST = 4  # candidates per row evaluated first, by smallest coarse bound
 _PER_CALL = 256  # pairs per branch-and-bound call
 
@@ -154,7 +155,7 @@ class _Pruner:
         self.D_all = np.full(shape, np.nan)
         self.best = np.full(self.B, np.inf)
         self.pool = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
-        self.hints = np.full((self.B, _HINTS), -1, dtype=np.int64)
+        self.hints = np.full((self.B, HINTS), -1, dtype=np.int64)
         self.probed = np.zeros(0, np.int64)  # (row, position) codes already used as windows
 
     def evaluate(self, idx):
@@ -179,7 +180,7 @@ class _Pruner:
         self.D_all[r[exact], c[exact]] = value[exact]
         np.minimum.at(self.best, r[exact], value[exact])
         pool = tuple(np.concatenate(pair) for pair in zip(self.pool, (r, value, arg)))
-        self.hints, self.pool = hint_table(*pool, self.B, _HINTS)
+        self.hints, self.pool = hint_table(*pool, self.B, HINTS)
 
     def settle(self, idx, bound=None):
         """Raise the keys of ``idx`` to ``bound``; drop (and count) those above their row's best."""
@@ -207,7 +208,7 @@ class _Pruner:
             return idx
         self.probed = np.concatenate([self.probed, code[new]])
         table = np.where(new, self.hints, -1)
-        return self.bound(idx, lambda bs, js: self.scan.window(bs, js, table[bs]), _HINTS * 9)
+        return self.bound(idx, lambda bs, js: self.scan.window(bs, js, table[bs]), HINTS * 9)
 
 
 def _spread_bound(scan: Scan, m: int):

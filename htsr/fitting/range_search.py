@@ -3,8 +3,10 @@
 Candidate ends are ``grid`` values of the sample spaced evenly in log between
 its smallest and largest value.  Every pair ``a < b`` with at least
 ``min_tail`` points in ``[a, b]`` gets the bounded fit with that range fixed
-and a fixed-range goodness-of-fit p-value (``reps`` synthetic sets drawn from
-the fitted law, alpha refitted, p = fraction of synthetic D >= observed D).
+and the fixed-range goodness-of-fit p-value of :func:`htsr.gof` (``reps``
+synthetic sets drawn from the fitted law, alpha refitted with the range held:
+:func:`htsr.fitting.refit.fixed_range_replicates`; p = fraction of synthetic
+D >= observed D).
 Pairs are visited from the widest range ``ln(b/a)`` down (ties: more points
 first), and the first pair with ``p >= p_threshold`` is returned.
 
@@ -23,11 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _jax
+from .. import _jax, streams
 from ..errors import FitError
-from ..models.sampling import law_rows, replicate_keys
-from .bounded_scan import fit_range_padded
-from .result import FitSpec, PowerLawFit
+from .refit import BATCH, fixed_range_replicates, power_law_fit, refit
+from .result import FitSpec, PowerLawFit, RangeSearch
 
 __all__ = ["search_range"]
 
@@ -52,8 +53,11 @@ def search_range(
     discrete : bool
     xmin : float, optional
         Fix the lower end and search only xmax.
-    p_threshold, reps, grid, min_tail, seed
+    p_threshold, reps, grid, min_tail
         See the module docstring.
+    seed : int
+        The p-value of the ``k``-th range visited draws from the ``range_search``
+        stream of :mod:`htsr.streams`: ``keys(seed, "range_search", 0, reps, k)``.
     estimator : {"mle", "unbiased"}
         ``"unbiased"`` (continuous) reports the bias-corrected alpha of the chosen
         range; the search itself (D and p) uses the MLE.
@@ -74,27 +78,16 @@ def search_range(
     if not pairs:
         raise FitError(f"no range on the grid holds at least min_tail={min_tail} points")
     pairs.sort(key=lambda p: (-p[0], -p[1]))
-    for k, (_, nt, a, b) in enumerate(pairs):
-        tail = x[(x >= a) & (x <= b)]
-        obs = fit_range_padded(tail[None, :], np.array([nt]), a, b, discrete=discrete)
-        params = (np.float64(obs.alpha[0]), np.float64(a), np.float64(b))
-        with _jax.x64():
-            # draw a bucketed number per set (one compiled shape for many ranges), keep nt
-            rows = np.asarray(law_rows(replicate_keys(seed, 0, reps, tag=2 + k), params,
-                                         n=_jax.bucket(int(nt)), discrete=discrete, bounded=True,
-                                         sort=False))
-        rows = np.sort(rows[:, :nt], axis=1)
-        sim = fit_range_padded(rows, np.full(reps, nt), a, b, discrete=discrete)
-        p = float(np.mean(sim.D >= obs.D[0]))
+    rows = _jax.pad_rows([x])
+    for k, (_, _, a, b) in enumerate(pairs):
+        spec = FitSpec(method="bounded", discrete=discrete, xmin=float(a), xmax=float(b), xmax_rule="fixed")
+        obs = power_law_fit(refit(rows, spec), 0, x, spec)
+        sims = fixed_range_replicates(obs, lambda start, stop: streams.keys(seed, "range_search", start, stop, k),
+                                      reps, batch=min(reps, BATCH))
+        p = float(np.mean(sims.D >= obs.D))
         if p >= p_threshold:
-            alpha = obs.alpha[0] if estimator == "mle" else fit_range_padded(
-                tail[None, :], np.array([nt]), a, b, discrete=discrete, estimator=estimator).alpha[0]
-            return PowerLawFit(
-                alpha=float(alpha), xmin=float(a), xmax=float(b), n=len(x), n_tail=int(nt),
-                D=float(obs.D[0]), sigma=float(obs.sigma[0]), discrete=discrete, method="bounded",
-                estimator=estimator, n_candidates=len(pairs), n_evaluated=k + 1, data=x,
-                spec=FitSpec(method="bounded", discrete=discrete, estimator=estimator, xmin=float(a),
-                             xmax=float(b), xmax_rule="fixed"),
-                range_search=dict(p=p, reps=reps, p_threshold=p_threshold, grid=grid),
-            )
+            found = RangeSearch(p=p, reps=reps, p_threshold=p_threshold, grid=grid)
+            batch = refit(rows, spec.replace(estimator=estimator))
+            return power_law_fit(batch, 0, x, spec.replace(estimator=estimator), n_candidates=len(pairs),
+                                 n_evaluated=k + 1, range_search=found)
     raise FitError(f"no range on the grid reaches p >= {p_threshold} ({len(pairs)} ranges tried)")

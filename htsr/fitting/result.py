@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["FitSpec", "PowerLawFit", "KSCurve"]
+from .spec import FitSpec
+
+__all__ = ["FitSpec", "PowerLawFit", "KSCurve", "BatchFit", "RangeSearch"]
 
 
 class KSCurve(NamedTuple):
@@ -27,66 +29,46 @@ class KSCurve(NamedTuple):
     n_tail: np.ndarray
 
 
-@dataclass(frozen=True)
-class FitSpec:
-    """What a power-law fit fixed, what it scanned and how: everything needed to replay it.
-
-    Every :class:`PowerLawFit` carries its spec; :func:`htsr.fit`, :func:`htsr.fit_many`,
-    :func:`htsr.gof`, :func:`htsr.bootstrap` and the calibration studies accept
-    ``spec=`` to make a fit the same way again (on other data, or on resamples).
+class BatchFit(NamedTuple):
+    """Power-law fits of a batch of samples, as arrays of shape (B,): what the engine
+    (:func:`htsr.fitting.refit.refit`) returns.
 
     Attributes
     ----------
-    method : {"clauset", "bounded"}
-    discrete : bool
-    estimator : {"mle", "unbiased"}
-    xmin : float or None
-        A fixed start of the tail; None when xmin was chosen by the KS scan.
-    xmax : float or None
-        Bounded fits: a fixed upper end; None when it is each sample's largest value.
-    xmax_rule : {"max", "fixed"} or None
-        Bounded fits: how xmax was set (a Deluca-Corral search fixes both ends it found:
-        ``xmin`` and ``xmax`` with rule ``"fixed"``); None for the unbounded law.
-    xmin_range, xmin_candidates, min_tail
-        Restrictions of the xmin scan (None: unrestricted).
-    alpha_grid : tuple or None
-        Discrete clauset fits on ``plfit.m``'s alpha grid (None: exact MLE).
-    exhaustive : bool
-        Scan without pruning (same answer; for verification).
+    xmin, alpha, D, sigma : float arrays (NaN where a sample had no eligible xmin)
+    n : number of points in each sample
+    n_tail : number of points in the fitted tail (``>= xmin``, and ``<= xmax`` if bounded)
+    n_candidates, n_evaluated : eligible xmin values, and those evaluated exactly
+        (a fixed xmin: 1, or 0 where the sample leaves no tail to fit)
+    xmax : the bounded law's upper end, or the sample's largest value
     """
 
-    method: str = "clauset"
-    discrete: bool = False
-    estimator: str = "mle"
-    xmin: float | None = None
-    xmax: float | None = None
-    xmax_rule: str | None = None
-    xmin_range: tuple | None = None
-    xmin_candidates: tuple | None = None
-    min_tail: int | None = None
-    alpha_grid: tuple | None = None
-    exhaustive: bool = False
+    xmin: np.ndarray
+    alpha: np.ndarray
+    D: np.ndarray
+    sigma: np.ndarray
+    n: np.ndarray
+    n_tail: np.ndarray
+    n_candidates: np.ndarray
+    n_evaluated: np.ndarray
+    xmax: np.ndarray
 
-    @property
-    def fixed_xmin(self) -> bool:
-        """Whether xmin was given rather than scanned."""
-        return self.xmin is not None
 
-    @property
-    def bounded(self) -> bool:
-        return self.method == "bounded"
+class RangeSearch(NamedTuple):
+    """How a Deluca-Corral range search (``xmax="search"``) chose its range.
 
-    def scan_kwargs(self) -> dict:
-        """The xmin-scan restrictions as keyword arguments of :func:`htsr.fitting.batch.fit_padded`."""
-        return dict(xmin_range=self.xmin_range, xmin_values=self.xmin_candidates, min_tail=self.min_tail,
-                    alpha_grid=self.alpha_grid)
+    Attributes
+    ----------
+    p : goodness-of-fit p-value of the chosen range
+    reps : synthetic data sets per range
+    p_threshold : the p-value a range had to reach
+    grid : candidate ends on the log grid
+    """
 
-    def replace(self, **changes) -> FitSpec:
-        """A copy with some fields changed."""
-        return replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+    p: float
+    reps: int
+    p_threshold: float
+    grid: int
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -123,7 +105,7 @@ class PowerLawFit:
         Eligible xmin values, and how many needed an exact D (the rest were pruned).
     spec : FitSpec
         How the fit was made (what was fixed, what scanned); pass it as ``spec=`` to replay.
-    range_search : dict or None
+    range_search : RangeSearch or None
         For ``xmax="search"``: the p-value, replicates, threshold and grid of the chosen range.
     """
 
@@ -141,7 +123,10 @@ class PowerLawFit:
     n_evaluated: int = 1
     data: np.ndarray = field(default=None, repr=False)
     spec: FitSpec = field(default_factory=FitSpec, repr=False)
-    range_search: dict | None = field(default=None, repr=False)
+    range_search: RangeSearch | None = field(default=None, repr=False)
+    # the engine's exhaustive scan, handed over by the one constructor
+    # (htsr.fitting.refit.power_law_fit): a result type imports no fitting machinery
+    _curve: Callable | None = field(default=None, repr=False)
 
     _KEYS = ("alpha", "xmin", "xmax", "n", "n_tail", "D", "sigma", "discrete", "method", "estimator")
 
@@ -215,9 +200,9 @@ class PowerLawFit:
 
         Computed on demand by an exhaustive scan (O(n_candidates * n) work).
         """
-        from .batch import ks_curve
-
-        return ks_curve(self)
+        if self._curve is None:
+            raise TypeError("ks_curve needs a fit made by htsr.fit (this PowerLawFit was built by hand)")
+        return self._curve(self)
 
     def __repr__(self) -> str:
         kind = "discrete" if self.discrete else "continuous"

@@ -1,7 +1,8 @@
 """The xmin scan: exact argmin of the KS distance, with pruning.
 
-The host loop here (:func:`prune_loop`) drives the pure kernels of
-:mod:`htsr.fitting.kernels` (and :mod:`~htsr.fitting.bounded_kernels`):
+The scans here hand the pure kernels of :mod:`htsr.fitting.kernels` (and
+:mod:`~htsr.fitting.bounded_kernels`) to the host loop of
+:mod:`htsr.fitting.prune` (:func:`~htsr.fitting.prune.prune_loop`):
 
 1. alpha for every candidate xmin of every sample (one vectorised pass);
 2. a coarse lower bound on each candidate's D from a few points of its tail;
@@ -18,7 +19,8 @@ exhaustive scan's (ties in D go to the smallest xmin, as ``min`` does in
 ``plfit.m``); the reported D of the selected candidate is recomputed by the
 brute-force kernel.  ``exhaustive=True`` computes every candidate's D by brute
 force; the tests compare both.  Every kernel call has a fixed size, so memory
-does not grow with the tail length: 10^7 points fit in under 2 GB.
+does not grow with the tail length (docs/benchmarks.md has the peak memory at
+10^6 and 10^7 points, with its command).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._jax import bucket as _bucket
+from .._jax import pad_rows
 from . import kernels as K
 from .prune import Scan, exact_pairs, prune_loop, run_chunks
 from .search import plan_levels
@@ -66,22 +69,17 @@ def unique_rows(x, n, first=None):
     Returns ``u`` (B, U) (padding repeats the last value), ``c`` (B, U)
     (padding has multiplicity 0) and ``nu`` (B,), the number of unique values.
     """
-    rows = []
+    values, counts = [], []
     for b in range(x.shape[0]):
         vals, cnt = np.unique(x[b, : n[b]], return_counts=True)
         if first is not None and vals[0] != first[b]:
             vals = np.concatenate([[first[b]], vals])
             cnt = np.concatenate([[0], cnt])
-        rows.append((vals, cnt))
-    nu = np.array([len(v) for v, _ in rows], dtype=np.int32)
-    U = _bucket(int(nu.max()))
-    u = np.empty((len(rows), U))
-    c = np.zeros((len(rows), U))
-    for b, (vals, cnt) in enumerate(rows):
-        u[b, : len(vals)] = vals
-        u[b, len(vals) :] = vals[-1]
-        c[b, : len(vals)] = cnt
-    return u, c, nu
+        values.append(vals)
+        counts.append(cnt)
+    u, nu = pad_rows(values)
+    c, _ = pad_rows(counts, u.shape[1], fill=0.0)
+    return u, c, nu.astype(np.int32)
 
 
 def _restrict(values, mask, *, xmin_range, xmin_values, tail, min_tail):

@@ -36,6 +36,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._jax import pad_batch
+
 __all__ = ["Levels", "branch_and_bound", "hint_table", "plan_levels"]
 
 
@@ -43,7 +45,7 @@ def pad_call(fn, arrays, size):
     """``fn(*arrays)`` with every 1-D array padded to ``size`` by repeating its last entry."""
     take = len(arrays[0])
     if take < size:
-        arrays = [np.concatenate([a, np.full(size - take, a[-1])]) for a in arrays]
+        arrays = [pad_batch(a[None, :], [take], width=size, dtype=a.dtype)[0] for a in arrays]
     return take, fn(*arrays)
 
 

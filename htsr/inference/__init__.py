@@ -2,8 +2,8 @@
 
 from .gof import GofResult, gof, reps_for_precision
 from .bootstrap import BootstrapResult, bootstrap
-from .compare import CompareResult, TailFit, compare, compare_all, fit_model
+from .compare import CompareAllResult, CompareResult, TailFit, compare, compare_all, fit_model
 from .lrt import LRTResult, likelihood_ratio
 
 __all__ = ["GofResult", "gof", "reps_for_precision", "BootstrapResult", "bootstrap", "CompareResult", "TailFit",
-           "compare", "compare_all", "fit_model", "LRTResult", "likelihood_ratio"]
+           "CompareAllResult", "compare", "compare_all", "fit_model", "LRTResult", "likelihood_ratio"]

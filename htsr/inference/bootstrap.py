@@ -17,13 +17,16 @@ Intervals
   jackknife: the sample is split at random into ``jackknife_groups`` groups,
   each left out in turn and the fit redone (``d`` = mean minus leave-one-out
   estimates).  Grouping (Efron & Tibshirani 1993, section 11.5) keeps the cost
-  at ``jackknife_groups`` refits instead of ``n``.  Where BCa is undefined (all
-  draws on one side of the estimate) it falls back to the percentile interval.
-  Where BCa is defined but excludes the full-sample estimate (the bootstrap
-  distribution sits far off the estimate: a strong median bias, typical of a
-  lattice-valued xmin or a tail too short to resample), :func:`bca_or_percentile`
-  uses the percentile interval instead and says so (an :class:`~htsr.errors.IntervalWarning`
-  from :func:`bootstrap`, a note in the layer report's ``warning`` column).
+  at ``jackknife_groups`` refits instead of ``n``.
+
+Every :class:`Interval` says which method made it.  Each parameter gets both
+(:class:`ParamIntervals`) and a ``chosen`` one: BCa, unless BCa is undefined
+(all draws on one side of the estimate: ``bca`` is None) or excludes the
+full-sample estimate (the bootstrap distribution sits far off it: a strong
+median bias, typical of a lattice-valued xmin or a tail too short to resample);
+then the percentile interval, and :func:`param_intervals` says why (an
+:class:`~htsr.errors.IntervalWarning` from :func:`bootstrap`; in a layer report
+the ``interval_note`` column).
 
 References
 ----------
@@ -39,35 +42,84 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from .. import _jax, streams
+from ..data import check_int, check_level, check_seed
 from ..errors import FitError, IntervalWarning
 from ..fitting.api import fit as _fit
 from ..fitting.result import PowerLawFit
 from .._progress import resolve as resolve_progress
-from ..data import check_int, check_level
 from . import _resample as R
 
-__all__ = ["bootstrap", "BootstrapResult", "bca_interval", "bca_or_percentile", "percentile_interval"]
+__all__ = ["bootstrap", "BootstrapResult", "Interval", "ParamIntervals", "param_intervals", "bca_interval",
+           "percentile_interval", "bootstrap_rows", "jackknife_rows"]
 
 _PARAMS = ("alpha", "xmin", "n_tail")
 
 
-def percentile_interval(draws, level):
-    """``(1-level)/2`` and ``(1+level)/2`` quantiles of the finite draws."""
+@dataclass(frozen=True)
+class Interval:
+    """A confidence interval and the method that made it (``"percentile"`` or ``"bca"``).
+
+    Unpacks as ``low, high = interval``.
+    """
+
+    low: float
+    high: float
+    method: str
+    level: float
+
+    def __iter__(self):
+        yield self.low
+        yield self.high
+
+    def __contains__(self, value) -> bool:
+        return bool(self.low <= value <= self.high)
+
+    def to_list(self) -> list:
+        return [float(self.low), float(self.high)]
+
+
+@dataclass(frozen=True)
+class ParamIntervals:
+    """The intervals of one parameter.
+
+    Attributes
+    ----------
+    percentile : Interval
+    bca : Interval or None
+        The BCa interval; None where it is undefined (every draw on one side of the estimate).
+    chosen : Interval
+        The one to report: ``bca`` when it holds the estimate, else ``percentile`` (``note`` says why).
+    note : str or None
+        Why ``chosen`` is not the BCa interval.
+    """
+
+    percentile: Interval
+    bca: Interval | None
+    chosen: Interval
+    note: str | None = None
+
+
+def percentile_interval(draws, level) -> Interval:
+    """The ``(1-level)/2`` and ``(1+level)/2`` quantiles of the finite draws."""
     d = np.asarray(draws, dtype=np.float64)
     d = d[np.isfinite(d)]
     lo, hi = (1 - level) / 2, (1 + level) / 2
-    return float(np.quantile(d, lo)), float(np.quantile(d, hi))
+    return Interval(float(np.quantile(d, lo)), float(np.quantile(d, hi)), "percentile", float(level))
 
 
-def bca_interval(draws, estimate, jack, level):
-    """BCa interval from bootstrap draws, the full-sample estimate and jackknife estimates."""
+def bca_interval(draws, estimate, jack, level) -> Interval | None:
+    """BCa interval from bootstrap draws, the full-sample estimate and jackknife estimates.
+
+    None where BCa is undefined: every finite draw on one side of ``estimate`` (no median-bias correction exists).
+    """
     d = np.asarray(draws, dtype=np.float64)
     d = d[np.isfinite(d)]
     jack = np.asarray(jack, dtype=np.float64)
     jack = jack[np.isfinite(jack)]
     frac = (np.sum(d < estimate) + 0.5 * np.sum(d == estimate)) / len(d)
     if not 0 < frac < 1:
-        return percentile_interval(d, level)
+        return None
     z0 = ndtri(frac)
     dev = jack.mean() - jack
     denom = 6.0 * np.sum(dev**2) ** 1.5
@@ -77,28 +129,34 @@ def bca_interval(draws, estimate, jack, level):
         z = ndtri(q)
         adj = ndtr(z0 + (z0 + z) / (1.0 - a * (z0 + z)))
         out.append(float(np.quantile(d, np.clip(adj, 0.0, 1.0))))
-    return tuple(out)
+    return Interval(out[0], out[1], "bca", float(level))
 
 
-def bca_or_percentile(draws, estimate, jack, level, name="alpha"):
-    """The BCa interval, or the percentile interval where BCa excludes ``estimate``.
+def param_intervals(draws, estimate, jack, level, name="alpha") -> ParamIntervals:
+    """Percentile and BCa intervals of one parameter, and the one to report.
 
-    Returns ``(interval, note)``: ``note`` is ``None`` when the BCa interval holds the
-    estimate, otherwise a sentence naming ``name``, both intervals and the fallback.
+    ``chosen`` is the BCa interval when it is defined and holds ``estimate``; otherwise the
+    percentile interval, with a ``note`` naming ``name``, both intervals and the fallback.
     """
-    bca = bca_interval(draws, estimate, jack, level)
-    if not np.isfinite(estimate) or not all(np.isfinite(bca)) or bca[0] <= estimate <= bca[1]:
-        return bca, None
     pct = percentile_interval(draws, level)
-    note = (f"the BCa interval of {name} [{bca[0]:.4g}, {bca[1]:.4g}] excludes the estimate {estimate:.4g} "
-            f"(the bootstrap draws sit far off it); the percentile interval [{pct[0]:.4g}, {pct[1]:.4g}] "
-            f"is used instead")
-    if pct[0] <= estimate <= pct[1]:
+    bca = bca_interval(draws, estimate, jack, level)
+    if bca is not None and (not np.isfinite(estimate) or estimate in bca):
+        return ParamIntervals(pct, bca, bca)
+    if bca is None:
+        d = np.asarray(draws, dtype=np.float64)
+        side = "below" if np.all(d[np.isfinite(d)] <= estimate) else "above"
+        note = (f"the BCa interval of {name} is undefined (every bootstrap draw lies {side} the estimate "
+                f"{estimate:.4g}); the percentile interval [{pct.low:.4g}, {pct.high:.4g}] is used instead")
+    else:
+        note = (f"the BCa interval of {name} [{bca.low:.4g}, {bca.high:.4g}] excludes the estimate {estimate:.4g} "
+                f"(the bootstrap draws sit far off it); the percentile interval [{pct.low:.4g}, {pct.high:.4g}] "
+                f"is used instead")
+    if estimate in pct:
         note += ", read it with care"
     else:
         note += (", but it excludes the estimate too: the bootstrap does not capture the sampling "
                  f"distribution of {name} here (typical of a short tail with a KS-scanned xmin)")
-    return pct, note
+    return ParamIntervals(pct, bca, pct, note)
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -112,8 +170,8 @@ class BootstrapResult:
     draws : dict of str -> numpy.ndarray
         ``alpha``, ``xmin`` and ``n_tail`` of every replicate, shape (reps,)
         (NaN where a replicate had no eligible xmin).
-    intervals : dict of str -> dict
-        For each parameter, ``{"percentile": (low, high), "bca": (low, high)}``.
+    intervals : dict of str -> ParamIntervals
+        For each parameter its percentile and BCa :class:`Interval` and the ``chosen`` one.
     standard_error : dict of str -> float
         Standard deviation of each parameter's draws.
     level : float
@@ -130,14 +188,17 @@ class BootstrapResult:
     seed: int
 
     def to_dict(self) -> dict:
-        """Plain values: per parameter the estimate, standard error and both intervals."""
+        """Plain values: per parameter the estimate, standard error, both intervals and the chosen one."""
         out = dict(level=float(self.level), reps=int(self.reps), seed=int(self.seed))
         for k in _PARAMS:
+            iv = self.intervals[k]
             out[k] = dict(
                 estimate=float(getattr(self.fit, k)),
                 se=float(self.standard_error[k]),
-                percentile=[float(v) for v in self.intervals[k]["percentile"]],
-                bca=[float(v) for v in self.intervals[k]["bca"]],
+                percentile=iv.percentile.to_list(),
+                bca=None if iv.bca is None else iv.bca.to_list(),
+                interval=iv.chosen.to_list(),
+                interval_method=iv.chosen.method,
             )
         return out
 
@@ -145,18 +206,24 @@ class BootstrapResult:
         """The intervals as a pandas DataFrame indexed by parameter."""
         import pandas as pd
 
+        nan = float("nan")
         rows = []
         for k in _PARAMS:
             iv = self.intervals[k]
+            bca = (nan, nan) if iv.bca is None else tuple(iv.bca)
             rows.append(dict(parameter=k, estimate=getattr(self.fit, k), se=self.standard_error[k],
-                             percentile_low=iv["percentile"][0], percentile_high=iv["percentile"][1],
-                             bca_low=iv["bca"][0], bca_high=iv["bca"][1]))
+                             percentile_low=iv.percentile.low, percentile_high=iv.percentile.high,
+                             bca_low=bca[0], bca_high=bca[1], interval_low=iv.chosen.low,
+                             interval_high=iv.chosen.high, interval_method=iv.chosen.method))
         return pd.DataFrame(rows).set_index("parameter")
 
     def __repr__(self) -> str:
         lines = [f"BootstrapResult(reps={self.reps}, seed={self.seed}, level={self.level:g}, model={self.fit.method!r})"]
 
-        def span(k, lo, hi):  # n_tail counts points: whole numbers, rounded outwards
+        def span(k, iv):  # n_tail counts points: whole numbers, rounded outwards
+            if iv is None:
+                return "undefined"
+            lo, hi = iv
             if k == "n_tail" and np.isfinite(lo) and np.isfinite(hi):
                 return f"[{int(np.floor(lo))}, {int(np.ceil(hi))}]"
             return f"[{lo:.6g}, {hi:.6g}]"
@@ -165,26 +232,30 @@ class BootstrapResult:
             iv = self.intervals[k]
             lines.append(
                 f"  {k:<7} {getattr(self.fit, k):<10.6g} se {self.standard_error[k]:<10.4g} "
-                f"percentile {span(k, *iv['percentile'])}  BCa {span(k, *iv['bca'])}"
+                f"percentile {span(k, iv.percentile)}  BCa {span(k, iv.bca)}"
             )
         return "\n".join(lines)
 
 
-#: Second seed word of the jackknife's stream ('JACK'), apart from the bootstrap's.
-JACK_TAG = 0x4A41434B
+def bootstrap_rows(x, seed: int, start: int, stop: int) -> np.ndarray:
+    """Resamples ``start .. stop-1`` of the sorted sample ``x`` under ``seed`` (the ``bootstrap``
+    stream of :mod:`htsr.streams`), each sorted: shape (stop - start, len(x))."""
+    with _jax.x64():
+        return np.asarray(R.resample_rows(streams.keys(seed, "bootstrap", start, stop),
+                                          np.asarray(x, dtype=np.float64), n=len(x)))
 
 
-def jackknife_rows(x, groups: int, rng) -> list:
+def jackknife_rows(x, groups: int, seed: int) -> list:
     """The grouped jackknife's leave-one-group-out samples of ``x``: points are assigned to
-    ``min(groups, n)`` groups at random by ``rng`` (a NumPy Generator)."""
+    ``min(groups, n)`` groups at random (the ``jackknife`` stream of :mod:`htsr.streams` under ``seed``)."""
     g = int(min(groups, len(x)))
-    label = rng.permutation(len(x)) % g
+    label = streams.generator(seed, "jackknife").permutation(len(x)) % g
     return [x[label != k] for k in range(g)]
 
 
 def _jackknife(fit: PowerLawFit, groups: int, seed: int):
     """Leave-one-group-out estimates of alpha, xmin, n_tail (groups assigned at random)."""
-    rows = jackknife_rows(fit.data, groups, np.random.default_rng([seed, JACK_TAG]))
+    rows = jackknife_rows(fit.data, groups, seed)
     counts = np.array([len(r) for r in rows])
     out = {k: np.empty(len(rows)) for k in ("alpha", "xmin", "n_tail")}
     # rows of unequal length: refit each length group separately (at most two lengths)
@@ -192,7 +263,7 @@ def _jackknife(fit: PowerLawFit, groups: int, seed: int):
         sel = np.flatnonzero(counts == length)
         res = R.refit_rows(np.stack([rows[k] for k in sel]), fit)
         for k in out:
-            out[k][sel] = res[k]
+            out[k][sel] = getattr(res, k)
     return out
 
 
@@ -223,8 +294,8 @@ def bootstrap(
     reps : int
         Bootstrap replicates (>= 1000 recommended for 95% BCa intervals).
     seed : int
-        Seed of the PRNG; replicate ``r`` uses ``fold_in(fold_in(PRNGKey(seed), 1), r)``
-        (stream tag 1; the GoF test uses tag 0).
+        Seed of the ``bootstrap`` and ``jackknife`` streams (:mod:`htsr.streams`): replicate ``r``
+        uses ``fold_in(fold_in(PRNGKey(seed), 1), r)``; same seed, same draws.
     level : float
         Confidence level of the intervals, in (0, 1).
     discrete, method, xmin, xmax, xmin_range, xmin_candidates, min_tail, alpha_grid, spec
@@ -240,7 +311,7 @@ def bootstrap(
     BootstrapResult
     """
     reps = R.check_reps(reps)
-    seed = R.check_seed(seed)
+    seed = check_seed(seed)
     progress = resolve_progress(progress, "bootstrap")
     level = check_level(level, error=FitError)
     check_int(jackknife_groups, "jackknife_groups", minimum=2, error=FitError)
@@ -250,21 +321,18 @@ def bootstrap(
         fit = _fit(data, discrete=discrete, method=method, xmin=xmin, xmax=xmax, xmin_range=xmin_range,
                    xmin_candidates=xmin_candidates, min_tail=min_tail, alpha_grid=alpha_grid, spec=spec)
     x = fit.data
-    n = len(x)
 
     def make_rows(start, stop):
-        return R.resample_rows(R.replicate_keys(seed, start, stop, tag=1), x, n=n)
+        return bootstrap_rows(x, seed, start, stop)
 
     draws = R.run_batches(reps, make_rows, lambda rows: R.refit_rows(rows, fit), progress)
-    draws = {k: draws[k].astype(np.float64) for k in _PARAMS}
+    draws = {k: np.asarray(getattr(draws, k), dtype=np.float64) for k in _PARAMS}
     jack = _jackknife(fit, jackknife_groups, seed)
     intervals, se, notes = {}, {}, []
     for k in _PARAMS:
-        est = float(getattr(fit, k))
-        bca, note = bca_or_percentile(draws[k], est, jack[k], level, name=k)
-        if note is not None:
-            notes.append(note)
-        intervals[k] = dict(percentile=percentile_interval(draws[k], level), bca=bca)
+        intervals[k] = param_intervals(draws[k], float(getattr(fit, k)), jack[k], level, name=k)
+        if intervals[k].note is not None:
+            notes.append(intervals[k].note)
         se[k] = float(np.nanstd(draws[k], ddof=1)) if reps > 1 else float("nan")
     if notes:  # one warning per call
         warnings.warn("; ".join(notes), IntervalWarning, stacklevel=2)

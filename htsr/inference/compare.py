@@ -25,11 +25,6 @@ from how the names are spelled.  Result types live in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pandas is imported where the table is built, not at `import htsr`
-    import pandas as pd
-
 import numpy as np
 
 from .. import _jax
@@ -37,13 +32,14 @@ from ..data import as_sample, check_bool, check_number, check_tail, check_xmin
 from ..errors import FitError
 from ..models import registry
 from ..models.registry import ALTERNATIVES, NESTED_PAIRS, TAIL_MODELS, is_nested
-from .lrt import likelihood_ratio, verdict
-from .results import CompareResult, TailFit
+from .lrt import likelihood_ratio
+from .results import CompareAllResult, CompareResult, TailFit
 
 __all__ = [
     "ALTERNATIVES",
     "MODELS",
     "NESTED_PAIRS",
+    "CompareAllResult",
     "CompareResult",
     "TailFit",
     "compare",
@@ -72,20 +68,11 @@ def _power_law(x, xmin, discrete):
     return _fit_law("power_law", tail, xmin, discrete)
 
 
-def _width(n: int) -> int:
-    """Padded width of a single tail: a power of two, at least 4096.
-
-    Coarser than :func:`htsr._jax.bucket` on purpose: each law's kernel then
-    compiles once for every tail up to 4096 points, which is what interactive
-    use and the CLI want; the extra padding costs microseconds.
-    """
-    return max(4096, 1 << (int(n) - 1).bit_length())
-
-
 def _fit_law(name, tail, xmin, discrete):
     """One law's MLE on one tail (the law's own ``mle``), as a :class:`TailFit`."""
     law = registry.get(name)
-    X, n = _jax.pad_rows([tail], _width(len(tail)))
+    # one compilation of each law's kernel for every tail up to 4096 points
+    X, n = _jax.pad_rows([tail], _jax.bucket(len(tail), minimum=4096))
     r = law.mle(X, n, np.array([xmin]), discrete=discrete)
     names = law.param_names
     params = {k: float(v) for k, v in zip(names, r.params[0])}
@@ -181,7 +168,7 @@ def _test(f1: TailFit, f2: TailFit, nested: bool) -> CompareResult:
 
 
 def compare_all(data, *, xmin: float | None = None, discrete: bool = False,
-                alternatives=ALTERNATIVES) -> pd.DataFrame:
+                alternatives=ALTERNATIVES) -> CompareAllResult:
     """The power law against each alternative, one row each (Clauset et al. 2009, Table 6.2).
 
     Parameters
@@ -197,46 +184,39 @@ def compare_all(data, *, xmin: float | None = None, discrete: bool = False,
 
     Returns
     -------
-    pandas.DataFrame
-        Indexed by alternative, with columns ``R`` (log-likelihood ratio, > 0 favours
-        the power law), ``normalized_R``, ``p``, ``nested``, ``verdict`` ("power law
-        favoured", "alternative favoured" or "inconclusive" at the 0.1 level),
-        ``params`` (fitted parameters of the alternative), ``at_boundary`` and
-        ``converged``.  ``df.attrs`` holds ``xmin``, ``n_tail``, ``discrete`` and
-        ``fits`` (every :class:`TailFit`, the power law included) for
-        :func:`htsr.plot.models.plot_models`.
+    CompareAllResult
+        The power-law fit (``power_law``), one :class:`CompareResult` per alternative
+        (``comparisons``), every fitted law (``fits``, for
+        :func:`htsr.plot.models.plot_models`), the tail (``xmin``, ``n_tail``,
+        ``discrete``) and ``table``: a pandas DataFrame indexed by alternative, with
+        columns ``R`` (log-likelihood ratio, > 0 favours the power law),
+        ``normalized_R``, ``p``, ``nested``, ``verdict`` ("power law favoured",
+        "alternative favoured" or "inconclusive" at the 0.1 level), ``params``
+        (fitted parameters of the alternative), ``at_boundary`` and ``converged``.
+        ``loc``, ``index`` and ``iterrows()`` read that table directly.
 
     Notes
     -----
     Clauset et al. report ``normalized_R`` for the non-nested alternatives and the
     raw ``R`` for the nested power law with cutoff; both columns are given here.
+
+    Examples
+    --------
+    >>> res = htsr.compare_all(x)                              # doctest: +SKIP
+    >>> res.loc["lognormal", "p"], res.fits["lognormal"].params  # doctest: +SKIP
+    >>> res.to_dict()                                          # doctest: +SKIP
     """
     names = [_canonical(a) for a in alternatives]
     if not names:
         raise FitError("alternatives is empty")
     if "power_law" in names:
         raise FitError("alternatives are compared with the power law and cannot include it")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise FitError(f"alternatives name {', '.join(map(repr, twice))} more than once")
     _, pl_fit = _prepare(data, xmin, discrete)
-    fits = {"power_law": pl_fit}
-    rows = []
+    comparisons = {}
     for name in names:
         alt = _fit_law(name, pl_fit.tail, pl_fit.xmin, bool(discrete))
-        fits[name] = alt
-        res = _test(pl_fit, alt, is_nested("power_law", name))
-        rows.append({
-            "alternative": name,
-            "R": res.R,
-            "normalized_R": res.normalized_R,
-            "p": res.p,
-            "nested": res.nested,
-            "verdict": verdict(res.R, res.p),
-            "params": ", ".join(f"{k}={v:.4g}" for k, v in alt.params.items()),
-            "at_boundary": ",".join(alt.at_boundary),
-            "converged": alt.converged,
-        })
-    import pandas as pd  # only this table needs it: kept out of `import htsr`
-
-    df = pd.DataFrame(rows).set_index("alternative")
-    df.attrs.update(xmin=pl_fit.xmin, n_tail=pl_fit.n_tail, discrete=bool(discrete),
-                    alpha=pl_fit.params["alpha"], fits=fits)
-    return df
+        comparisons[name] = _test(pl_fit, alt, is_nested("power_law", name))
+    return CompareAllResult(pl_fit, comparisons)

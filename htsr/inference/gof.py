@@ -31,8 +31,7 @@ et al.'s recommendation), 100 for eps = 0.05.  The achieved error is reported
 with p (``p_se``).
 
 Reproducibility: replicate ``r`` uses the key ``fold_in(fold_in(PRNGKey(seed), 0), r)``
-(stream tag 0; the bootstrap uses tag 1),
-so the result depends on ``seed`` and ``reps`` only.
+(the ``gof`` stream of :mod:`htsr.streams`), so the result depends on ``seed`` and ``reps`` only.
 """
 
 from __future__ import annotations
@@ -41,11 +40,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import _jax, streams
 from ..errors import FitError
 from ..fitting.api import fit as _fit
 from ..fitting.result import PowerLawFit
 from .._progress import resolve as resolve_progress
-from ..data import check_choice
+from ..data import check_choice, check_seed
 from . import _resample as R
 
 __all__ = ["gof", "GofResult", "reps_for_precision"]
@@ -157,7 +157,7 @@ def gof(
     A. Deluca, Á. Corral, Acta Geophysica 61, 1351 (2013).
     """
     reps = R.check_reps(reps)
-    seed = R.check_seed(seed)
+    seed = check_seed(seed)
     progress = resolve_progress(progress, "goodness of fit")
     if isinstance(data, PowerLawFit):
         fit = data
@@ -168,25 +168,22 @@ def gof(
     fixed_range = procedure == "fixed-range" or (procedure == "auto" and R.fixed_xmin(fit))
     params = (np.float64(fit.alpha), np.float64(fit.xmin), np.float64(fit.xmax if fit.bounded else np.inf))
     if fixed_range:
-        n = int(fit.n_tail)
-
-        def make_rows(start, stop):
-            keys = R.replicate_keys(seed, start, stop)
-            return R.law_rows(keys, params, n=n, discrete=fit.discrete, bounded=fit.bounded)
-
+        # the engine's fixed-range loop, the one the range search uses too
+        out = R.fixed_range_replicates(fit, lambda start, stop: streams.keys(seed, "gof", start, stop), reps,
+                                       progress=progress)
         procedure = "fixed-range"
     else:
         x = fit.data[fit.data <= fit.xmax] if fit.bounded else fit.data
         n = len(x)
         body = x[x < fit.xmin]
         n_body = len(body)
-        body_pad = np.concatenate([body, np.full(n - n_body, fit.xmin)])
+        body_pad = _jax.pad_batch(body[None, :], [n_body], width=n, fill=fit.xmin)[0]
         p_tail = fit.n_tail / n
 
         cap = R.tail_cap(n, p_tail)
 
         def make_rows(start, stop):
-            keys = R.replicate_keys(seed, start, stop)
+            keys = streams.keys(seed, "gof", start, stop)
             rows, over = R.semiparametric_rows(keys, body_pad, n_body, p_tail, params,
                                                n=n, cap=cap, discrete=fit.discrete, bounded=fit.bounded)
             over = np.asarray(over)
@@ -198,9 +195,8 @@ def gof(
             return rows
 
         procedure = "semi-parametric"
-    out = R.run_batches(reps, make_rows, lambda rows: R.refit_rows(rows, fit, fixed_range=fixed_range),
-                        progress)
-    D_sim = out["D"]
+        out = R.run_batches(reps, make_rows, lambda rows: R.refit_rows(rows, fit, fixed_range=False), progress)
+    D_sim = np.asarray(out.D)
     p = float(np.mean(np.where(np.isnan(D_sim), False, D_sim >= fit.D)))
     return GofResult(p=p, p_se=float(np.sqrt(p * (1.0 - p) / reps)), D=float(fit.D), D_sim=D_sim,
                      reps=reps, seed=seed, procedure=procedure, fit=fit)

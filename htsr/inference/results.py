@@ -1,4 +1,4 @@
-"""Result types of the tail-model comparison: :class:`TailFit` and :class:`CompareResult`.
+"""Result types of the tail-model comparison: :class:`TailFit`, :class:`CompareResult`, :class:`CompareAllResult`.
 
 Every result in htsr follows one protocol: immutable, ``to_dict()`` with plain
 Python values, a readable repr, and (where a law was fitted)
@@ -9,7 +9,9 @@ own functions through :mod:`htsr.models.registry`.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import jax
 import numpy as np
@@ -18,7 +20,7 @@ from .. import _jax
 from ..models import registry
 from .lrt import SIGNIFICANCE, verdict
 
-__all__ = ["TailFit", "CompareResult"]
+__all__ = ["TailFit", "CompareResult", "CompareAllResult"]
 
 
 def _label(name: str) -> str:
@@ -185,3 +187,150 @@ class CompareResult:
         return (f"CompareResult({self.model1.name} vs {self.model2.name}, R={self.R:.4f}, "
                 f"normalized_R={self.normalized_R:.4f}, p={self.p:.3g}, nested={self.nested}, "
                 f"xmin={self.xmin:.6g}, n_tail={self.n_tail}: {self.verdict})")
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class CompareAllResult:
+    """The power law against each alternative on one tail (Clauset et al. 2009, Table 6.2).
+
+    What :func:`htsr.compare_all` returns: the power-law fit and one
+    :class:`CompareResult` per alternative, all on the same tail ``x >= xmin``.
+    :attr:`table` lays them out as a pandas DataFrame, one row per alternative;
+    ``loc``, ``index``, ``columns``, ``iterrows()``, ``len()`` and ``result[column]``
+    read that table, so a result can be used where the DataFrame was.
+
+    Attributes
+    ----------
+    power_law : TailFit
+        The power law fitted to the tail (the ``model1`` of every comparison).
+    comparisons : mapping of str to CompareResult
+        One likelihood-ratio test per alternative, keyed by canonical name, in the
+        order asked; ``R > 0`` favours the power law.  Read-only.
+    """
+
+    power_law: TailFit
+    comparisons: Mapping[str, CompareResult]
+
+    def __post_init__(self):
+        # a read-only copy: the result is immutable like every other htsr result
+        object.__setattr__(self, "comparisons", MappingProxyType(dict(self.comparisons)))
+
+    def __reduce__(self):  # a mappingproxy does not pickle; its dict does
+        return type(self), (self.power_law, dict(self.comparisons))
+
+    @property
+    def xmin(self) -> float:
+        """Start of the tail compared."""
+        return float(self.power_law.xmin)
+
+    @property
+    def n_tail(self) -> int:
+        """Number of tail points."""
+        return int(self.power_law.n_tail)
+
+    @property
+    def discrete(self) -> bool:
+        """Whether the discrete (integer) forms of the laws were fitted."""
+        return bool(self.power_law.discrete)
+
+    @property
+    def alpha(self) -> float:
+        """The power law's exponent."""
+        return float(self.power_law.params["alpha"])
+
+    @property
+    def alternatives(self) -> tuple:
+        """Canonical names of the alternatives, in the order of the rows."""
+        return tuple(self.comparisons)
+
+    @property
+    def fits(self) -> dict:
+        """Every fitted law by name, the power law first (what :func:`htsr.plot.models.plot_models` draws)."""
+        return {"power_law": self.power_law, **{k: c.model2 for k, c in self.comparisons.items()}}
+
+    @property
+    def verdicts(self) -> dict:
+        """Each test read at the 0.1 level: "power law favoured", "alternative favoured" or "inconclusive"."""
+        return {k: verdict(c.R, c.p, level=SIGNIFICANCE) for k, c in self.comparisons.items()}
+
+    @property
+    def table(self):
+        """A new pandas DataFrame, indexed by alternative.
+
+        Columns ``R`` (log-likelihood ratio, > 0 favours the power law),
+        ``normalized_R``, ``p``, ``nested``, ``verdict`` (:attr:`verdicts`),
+        ``params`` (the alternative's fitted parameters, as text), ``at_boundary``
+        (its parameters on their box, comma-separated) and ``converged``.
+        """
+        import pandas as pd  # only the table needs it: kept out of `import htsr`
+
+        verdicts = self.verdicts
+        rows = [{
+            "alternative": name,
+            "R": c.R,
+            "normalized_R": c.normalized_R,
+            "p": c.p,
+            "nested": c.nested,
+            "verdict": verdicts[name],
+            "params": ", ".join(f"{k}={v:.4g}" for k, v in c.model2.params.items()),
+            "at_boundary": ",".join(c.model2.at_boundary),
+            "converged": c.model2.converged,
+        } for name, c in self.comparisons.items()]
+        return pd.DataFrame(rows).set_index("alternative")
+
+    # DataFrame-like reading of the table
+    @property
+    def loc(self):
+        """``table.loc``: ``result.loc["lognormal", "p"]``, ``result.loc["lognormal"].R``."""
+        return self.table.loc
+
+    @property
+    def index(self):
+        """``table.index``: the alternatives."""
+        return self.table.index
+
+    @property
+    def columns(self):
+        """``table.columns``."""
+        return self.table.columns
+
+    def iterrows(self):
+        """``table.iterrows()``: ``(alternative, row)`` pairs."""
+        return self.table.iterrows()
+
+    def __getitem__(self, column):
+        return self.table[column]
+
+    def __iter__(self):
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.comparisons)
+
+    def to_dict(self) -> dict:
+        """Plain Python values: the tail, the power-law fit and one entry per alternative
+        (``model``, ``R``, ``normalized_R``, ``p``, ``nested``, ``verdict``, ``fit``)."""
+        verdicts = self.verdicts
+        return {
+            "xmin": self.xmin,
+            "n_tail": self.n_tail,
+            "discrete": self.discrete,
+            "power_law": self.power_law.to_dict(),
+            "alternatives": [
+                {"model": name, "R": float(c.R), "normalized_R": float(c.normalized_R), "p": float(c.p),
+                 "nested": bool(c.nested), "verdict": verdicts[name], "fit": c.model2.to_dict()}
+                for name, c in self.comparisons.items()
+            ],
+        }
+
+    def _repr_html_(self) -> str:
+        return self.table._repr_html_()
+
+    def __repr__(self) -> str:
+        kind = "discrete" if self.discrete else "continuous"
+        verdicts = self.verdicts
+        rows = "".join(f"\n  {name}: R={c.R:.4g}, normalized_R={c.normalized_R:.4f}, p={c.p:.3g}, "
+                       f"{'nested' if c.nested else 'Vuong'}: {verdicts[name]}"
+                       for name, c in self.comparisons.items())
+        return (f"CompareAllResult(power law ({kind}) alpha={self.alpha:.6g}, xmin={self.xmin:.6g}, "
+                f"n_tail={self.n_tail}:{rows})")

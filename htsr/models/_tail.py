@@ -53,12 +53,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from .. import _jax
 from ..roots import bisect_integers, bisect_log, widen
 from ..special import em_first_order
-from .law import TailMLE, uniform_open
+from .law import TailMLE, batch_mle, uniform_open
 
 __all__ = [
     "DISCRETE_TERMS",
@@ -70,9 +68,12 @@ __all__ = [
     "log_pdf",
     "maximize",
     "mle_padded",
+    "params_cdf",
+    "params_ccdf",
+    "params_log_pdf",
+    "params_sample",
     "params_to_eta",
     "sample_by_inversion",
-    "sampler",
     "standard_errors",
 ]
 
@@ -324,12 +325,7 @@ def mle_padded(law, x, counts, xmin, *, discrete: bool = False) -> TailMLE:
     -------
     TailMLE of NumPy arrays.  No validation: this is the kernel-level entry point.
     """
-    counts = np.asarray(counts, dtype=np.int64)
-    xmin = np.broadcast_to(np.asarray(xmin, dtype=np.float64), counts.shape)
-    x = _jax.pad_batch(x, counts, fill="first")
-    with _jax.x64():
-        out = _batch_fitter(law, bool(discrete))(x, counts, xmin)
-        return TailMLE(*(np.asarray(a) for a in out))
+    return batch_mle(_batch_fitter(law, bool(discrete)), x, counts, xmin)
 
 
 def params_to_eta(law, params, xmin):
@@ -339,34 +335,28 @@ def params_to_eta(law, params, xmin):
 
 
 # --------------------------------------------------------------------- in reported parameters
-# The law modules' public functions take the reported parameters; these are their one body.
-def params_log_pdf(law, x, params, xmin, discrete: bool):
-    """Normalised log density at ``x >= xmin``, parameters as reported (a tuple)."""
+# The raw functions of a law built by Law.from_shape: the law's parameters unpacked, then xmin.
+def params_log_pdf(law, x, *args, discrete: bool = False):
+    """Normalised log density at ``x >= xmin``; ``args`` = (*params, xmin)."""
+    *params, xmin = args
     return log_pdf(law, jnp.asarray(x), params_to_eta(law, params, xmin), xmin, 1.0, discrete)
 
 
-def params_ccdf(law, x, params, xmin, discrete: bool):
-    """``P(X >= x)`` for ``x >= xmin``."""
+def params_ccdf(law, x, *args, discrete: bool = False):
+    """``P(X >= x)`` for ``x >= xmin``; ``args`` = (*params, xmin)."""
+    *params, xmin = args
     return jnp.exp(log_ccdf(law, jnp.asarray(x), params_to_eta(law, params, xmin), xmin, 1.0, discrete))
 
 
-def params_cdf(law, x, params, xmin, discrete: bool):
+def params_cdf(law, x, *args, discrete: bool = False):
     """``P(X <= x)``: ``1 - P(X >= x + 1)`` on the integers, ``1 - P(X >= x)`` otherwise."""
+    *params, xmin = args
     x = jnp.asarray(x)
     eta = params_to_eta(law, params, xmin)
     return -jnp.expm1(log_ccdf(law, x + 1.0 if discrete else x, eta, xmin, 1.0, discrete))
 
 
-def params_sample(law, key, params, xmin, shape, discrete: bool):
-    """Exact draws by inversion of the CCDF (:func:`sample_by_inversion`)."""
-    return sample_by_inversion(law, key, params_to_eta(law, params, xmin), xmin, 1.0, shape, discrete)
-
-
-@functools.cache
-def sampler(module, discrete: bool, n: int):
-    """A jitted ``(key, params, xmin) -> n draws`` for a model module (cached per n)."""
-
-    def draw(key, params, xmin):
-        return module.sample(key, *params, xmin, (n,), discrete=discrete)
-
-    return jax.jit(draw)
+def params_sample(law, key, *args, discrete: bool = False):
+    """Exact draws by inversion of the CCDF (:func:`sample_by_inversion`); ``args`` = (*params, xmin, shape)."""
+    *params, xmin, shape = args
+    return sample_by_inversion(law, key, params_to_eta(law, params, xmin), xmin, 1.0, tuple(shape), discrete)

@@ -51,29 +51,15 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ..special import log_power_sum, phi
 from ..roots import bisect_integers, bracketed_newton
-from .law import REAL, Law, TailMLE, uniform_open
+from .law import REAL, Law, TailMLE, batch_mle, uniform_open
+from .prior import Normal
 
-__all__ = [
-    "LAW",
-    "mle",
-    "log_pdf",
-    "cdf",
-    "ccdf",
-    "sample",
-    "log_power_sum",
-    "discrete_moments",
-    "continuous_mle",
-    "continuous_sigma",
-    "continuous_bias",
-    "discrete_mle",
-    "discrete_sigma",
-    "ALPHA_MIN_DISCRETE",
-    "ALPHA_MAX_DISCRETE",
-]
+__all__ = ["LAW", "mle", "log_pdf", "cdf", "ccdf", "sample", "log_power_sum", "discrete_moments", "continuous_mle",
+           "continuous_sigma", "continuous_bias", "discrete_mle", "discrete_sigma", "ALPHA_MIN_DISCRETE",
+           "ALPHA_MAX_DISCRETE"]
 
 #: Bracket searched by the discrete MLE.
 ALPHA_MIN_DISCRETE = -200.0
@@ -321,27 +307,10 @@ def _mle_kernel(discrete: bool):
 
 def mle(x, counts, xmin, xmax, *, discrete: bool = False) -> TailMLE:
     """The bounded power-law MLE of a batch of padded tails on ``[xmin[b], xmax[b]]``."""
-    from .. import _jax
-
-    counts = np.asarray(counts, dtype=np.int64)
-    xmin = np.broadcast_to(np.asarray(xmin, dtype=np.float64), counts.shape)
-    xmax = np.broadcast_to(np.asarray(xmax, dtype=np.float64), counts.shape)
-    X = _jax.pad_batch(x, counts, fill="first")
-    with _jax.x64():
-        out = _mle_kernel(bool(discrete))(X, counts, xmin, xmax)
-        return TailMLE(*(np.asarray(a) for a in out))
+    return batch_mle(_mle_kernel(bool(discrete)), x, counts, xmin, xmax)
 
 
-#: The bounded power law through the common interface (:class:`htsr.models.law.Law`).
-LAW = Law(
-    name="bounded_power_law",
-    param_names=("alpha",),
-    constraints=(REAL,),
-    raw_log_pdf=log_pdf,
-    raw_cdf=cdf,
-    raw_ccdf=ccdf,
-    raw_sample=sample,
-    raw_mle=mle,
-    bounded=True,
-    title="bounded power law",
-)
+#: The bounded power law through the common interface (:class:`htsr.models.law.Law`); default prior
+#: ``alpha ~ Normal(2, 3)`` (any real exponent is proper on a bounded support).
+LAW = Law("bounded_power_law", ("alpha",), (REAL,), log_pdf, cdf, ccdf, sample, mle, bounded=True,
+          title="bounded power law", prior=lambda x0: {"alpha": Normal(2.0, 3.0)})

@@ -35,11 +35,11 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ..special import log_expint
-from . import _tail
 from ._tail import Shape
 from .law import POSITIVE, REAL, Law
+from .prior import Exponential, Normal
 
-__all__ = ["LAW", "ccdf", "cdf", "log_pdf", "mle", "sample"]
+__all__ = ["LAW", "SHAPE"]
 
 _ALPHA_MAX = 50.0
 
@@ -75,54 +75,10 @@ def _from_params(p, xmin, scale):
     return jnp.stack([p[0], p[1] * xmin])
 
 
-SHAPE = Shape(
-    name="power_law_cutoff",
-    param_names=("alpha", "lam"),
-    log_f=_log_f,
-    log_tail=_log_tail,
-    to_params=_to_params,
-    from_params=_from_params,
-    lower=(-1.0, 1e-12),
-    upper=(_ALPHA_MAX, 1e6),
-    init=_init,
-    edge=(0.0, 1e-9),
-)
+SHAPE = Shape("power_law_cutoff", ("alpha", "lam"), _log_f, _log_tail, _to_params, _from_params,
+              lower=(-1.0, 1e-12), upper=(_ALPHA_MAX, 1e6), init=_init, edge=(0.0, 1e-9))
 
-
-def log_pdf(x, alpha, lam, xmin, *, discrete: bool = False):
-    """Log density (or log mass) at ``x >= xmin``."""
-    return _tail.params_log_pdf(SHAPE, x, (alpha, lam), xmin, discrete)
-
-
-def ccdf(x, alpha, lam, xmin, *, discrete: bool = False):
-    """``P(X >= x)`` for ``x >= xmin``."""
-    return _tail.params_ccdf(SHAPE, x, (alpha, lam), xmin, discrete)
-
-
-def cdf(x, alpha, lam, xmin, *, discrete: bool = False):
-    """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    return _tail.params_cdf(SHAPE, x, (alpha, lam), xmin, discrete)
-
-
-def sample(key, alpha, lam, xmin, shape=(), *, discrete: bool = False):
-    """Draws by exact inversion of the CCDF (bisection; :func:`htsr.models._tail.sample_by_inversion`)."""
-    return _tail.params_sample(SHAPE, key, (alpha, lam), xmin, shape, discrete)
-
-
-def mle(x, counts, xmin, *, discrete: bool = False) -> _tail.TailMLE:
-    """Fit a batch of padded tails (see :func:`htsr.models._tail.mle_padded`)."""
-    return _tail.mle_padded(SHAPE, x, counts, xmin, discrete=discrete)
-
-
-#: The law through the common interface (:class:`htsr.models.law.Law`).
-LAW = Law(
-    name="power_law_cutoff",
-    param_names=SHAPE.param_names,
-    constraints=(REAL, POSITIVE),
-    raw_log_pdf=log_pdf,
-    raw_cdf=cdf,
-    raw_ccdf=ccdf,
-    raw_sample=sample,
-    raw_mle=mle,
-    title="power law with exponential cutoff",
-)
+#: The law through the common interface (:class:`htsr.models.law.Law`); draws invert the CCDF by
+#: bisection.  Default priors: ``alpha ~ Normal(2, 3)``, ``lam * x0 ~ Exponential(1)``.
+LAW = Law.from_shape(SHAPE, (REAL, POSITIVE), title="power law with exponential cutoff",
+                     prior=lambda x0: {"alpha": Normal(2.0, 3.0), "lam": Exponential(x0)})

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from . import _tail
 from ._tail import Shape
 from .law import POSITIVE, Law, uniform_open
+from .prior import Exponential
 
-__all__ = ["LAW", "ccdf", "cdf", "log_pdf", "mle", "sample"]
+__all__ = ["LAW", "SHAPE"]
 
 
 def _lam(eta, xmin):
@@ -62,56 +62,17 @@ def _from_params(p, xmin, scale):
     return jnp.log(p[0] * xmin)[None]
 
 
-SHAPE = Shape(
-    name="exponential",
-    param_names=("lam",),
-    log_f=_log_f,
-    log_tail=_log_tail,
-    to_params=_to_params,
-    from_params=_from_params,
-    lower=(-50.0,),
-    upper=(50.0,),
-    init=_init,
-    log_sum=_log_sum,
-)
+SHAPE = Shape("exponential", ("lam",), _log_f, _log_tail, _to_params, _from_params,
+              lower=(-50.0,), upper=(50.0,), init=_init, log_sum=_log_sum)
 
 
-def log_pdf(x, lam, xmin, *, discrete: bool = False):
-    """Log density (or log mass) at ``x >= xmin``."""
-    return _tail.params_log_pdf(SHAPE, x, (lam,), xmin, discrete)
-
-
-def ccdf(x, lam, xmin, *, discrete: bool = False):
-    """``P(X >= x)`` for ``x >= xmin``."""
-    return _tail.params_ccdf(SHAPE, x, (lam,), xmin, discrete)
-
-
-def cdf(x, lam, xmin, *, discrete: bool = False):
-    """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    return _tail.params_cdf(SHAPE, x, (lam,), xmin, discrete)
-
-
-def sample(key, lam, xmin, shape=(), *, discrete: bool = False):
+def _sample(key, lam, xmin, shape=(), *, discrete: bool = False):
     """Exact draws by inversion: ``xmin - log(U)/lam``; discrete: ``xmin + floor(-log(U)/lam)``."""
     u = uniform_open(key, shape)
     t = -jnp.log(u) / lam
     return xmin + jnp.floor(t) if discrete else xmin + t
 
 
-def mle(x, counts, xmin, *, discrete: bool = False) -> _tail.TailMLE:
-    """Fit a batch of padded tails (see :func:`htsr.models._tail.mle_padded`)."""
-    return _tail.mle_padded(SHAPE, x, counts, xmin, discrete=discrete)
-
-
-#: The law through the common interface (:class:`htsr.models.law.Law`).
-LAW = Law(
-    name="exponential",
-    param_names=SHAPE.param_names,
-    constraints=(POSITIVE,),
-    raw_log_pdf=log_pdf,
-    raw_cdf=cdf,
-    raw_ccdf=ccdf,
-    raw_sample=sample,
-    raw_mle=mle,
-    title="exponential",
-)
+#: The law through the common interface (:class:`htsr.models.law.Law`); default prior ``lam * x0 ~ Exponential(1)``.
+LAW = Law.from_shape(SHAPE, (POSITIVE,), title="exponential", sample=_sample,
+                     prior=lambda x0: {"lam": Exponential(x0)})

@@ -19,16 +19,22 @@ on the integers, and carries
   likelihood`` of a pytree (a dict keyed by ``param_names``), in the style of
   blackjax's ``logdensity_fn``, for NumPyro (``numpyro.factor``) and blackjax.
 
+* ``default_priors(x0)``: a :class:`~htsr.models.prior.Prior` per parameter
+  for a tail starting at ``x0`` (what ``htsr.bayes`` uses unless told otherwise).
+
 Parameters are passed as a sequence in ``param_names`` order or as a dict.
 There is one implementation of each density: the functions a :class:`Law`
-holds are the law module's own, which the scan, the MLEs, the samplers, the
-bootstrap and the Bayesian models all call.
+holds are the law module's own (or, for a law described by its shape,
+:meth:`Law.from_shape`'s, built once in :mod:`htsr.models._tail`), which the
+scan, the MLEs, the samplers, the bootstrap and the Bayesian models all call.
 
 Adding a law is one file: see docs/architecture.md, "Adding a tail law".
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,8 +42,11 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-__all__ = ["Constraint", "Law", "TailMLE", "REAL", "POSITIVE", "GREATER_THAN_ONE", "uniform_open"]
+from .. import _jax
+
+__all__ = ["Constraint", "Law", "TailMLE", "REAL", "POSITIVE", "GREATER_THAN_ONE", "uniform_open", "batch_mle"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,21 @@ class TailMLE(NamedTuple):
     pointwise: jax.Array
 
 
+def batch_mle(kernel, x, counts, *ends) -> TailMLE:
+    """Run a jitted per-tail MLE ``kernel(X, counts, *ends)`` on padded tails: the one batch front end.
+
+    ``x`` (B, P) holds tail ``b`` in its first ``counts[b]`` entries; ``ends``
+    (``xmin``, and ``xmax`` for a bounded law) broadcast to (B,).  Padding repeats
+    each row's first value, a valid point of every tail, so the kernel's
+    masked sums see finite numbers.  Returns a :class:`TailMLE` of NumPy arrays.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    ends = [np.broadcast_to(np.asarray(e, dtype=np.float64), counts.shape) for e in ends]
+    X = _jax.pad_batch(x, counts, fill="first")
+    with _jax.x64():
+        return TailMLE(*(np.asarray(a) for a in kernel(X, counts, *ends)))
+
+
 @dataclass(frozen=True, eq=False)
 class Law:
     """A tail law: parameter names and constraints, support, densities, sampler, MLE.
@@ -128,7 +152,8 @@ class Law:
         mle(x, counts, xmin[, xmax], discrete=False) -> TailMLE
 
     Use the methods, which add the support, the constraints, dict parameters
-    and the log-density builder.
+    and the log-density builder.  ``prior`` maps a tail's start ``x0`` to the
+    law's default priors (:meth:`default_priors`).
     """
 
     name: str
@@ -141,6 +166,27 @@ class Law:
     raw_mle: Callable
     bounded: bool = False
     title: str = ""
+    prior: Callable | None = None
+
+    @classmethod
+    def from_shape(cls, shape, constraints, *, title: str, prior: Callable, sample: Callable | None = None) -> Law:
+        """The law on ``[xmin, inf)`` described by a :class:`~htsr.models._tail.Shape`.
+
+        Its densities, CCDF inversion sampler and Newton MLE are
+        :mod:`htsr.models._tail`'s, built once for every such law; ``sample``
+        (raw signature) replaces the sampler where the law has a closed form.
+        ``prior``: ``x0 -> {parameter: Prior}``, the law's default priors.
+        """
+        # imported here: _tail builds on this module's TailMLE and uniform_open
+        from . import _tail
+
+        def bind(fn):
+            return functools.partial(fn, shape)
+
+        return cls(name=shape.name, param_names=shape.param_names, constraints=tuple(constraints),
+                   raw_log_pdf=bind(_tail.params_log_pdf), raw_cdf=bind(_tail.params_cdf),
+                   raw_ccdf=bind(_tail.params_ccdf), raw_sample=sample or bind(_tail.params_sample),
+                   raw_mle=bind(_tail.mle_padded), title=title, prior=prior)
 
     # ------------------------------------------------------------ plumbing
     def params(self, params) -> tuple:
@@ -230,6 +276,16 @@ class Law:
         """
         return self.raw_mle(x, counts, *self._ends(xmin, xmax), discrete=discrete)
 
+    def default_priors(self, x0) -> dict:
+        """The default :class:`~htsr.models.prior.Prior` of every parameter, for a tail starting at ``x0``.
+
+        Keys are :attr:`param_names`, except where the law samples a parameter in
+        other coordinates (the stretched exponential's ``lam_scaled``).
+        """
+        if self.prior is None:
+            raise ValueError(f"the {self.name} law has no default prior")
+        return dict(self.prior(x0))
+
     def logdensity_fn(self, data, mask=None, xmin=None, *, xmax=None, discrete: bool = False):
         """A pure ``params -> log-likelihood`` of ``data`` (entries where ``mask``), for NumPyro/blackjax.
 
@@ -249,6 +305,14 @@ class Law:
             return jnp.sum(jnp.where(mask, lp, 0.0))
 
         return logdensity
+
+    def __reduce__(self):
+        # a registered law pickles as its name, so a worker gets the same object (and its compiled kernels)
+        from . import registry
+
+        if registry.LAWS.get(self.name) is self:
+            return registry.get, (self.name,)
+        return Law, tuple(getattr(self, f.name) for f in dataclasses.fields(self))
 
     def __repr__(self) -> str:
         cons = ", ".join(f"{n} in {c}" for n, c in zip(self.param_names, self.constraints))

@@ -32,13 +32,15 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..special import log_gauss_laplace
 from . import _tail
 from ._tail import Shape
 from .law import POSITIVE, REAL, Law, uniform_open
+from .prior import HalfNormal, Normal
 
-__all__ = ["LAW", "ccdf", "cdf", "log_pdf", "mle", "sample"]
+__all__ = ["LAW", "SHAPE"]
 
 
 def _log_f(x, eta, xmin, scale):
@@ -79,39 +81,14 @@ def _from_params(p, xmin, scale):
     return jnp.stack([m_v / (sig_v * sig_v), -0.5 / (sig_v * sig_v)])
 
 
-SHAPE = Shape(
-    name="lognormal",
-    param_names=("mu", "sigma"),
-    log_f=_log_f,
-    log_tail=_log_tail,
-    to_params=_to_params,
-    from_params=_from_params,
-    lower=(-1e8, -1e8),
-    upper=(1e8, -1e-12),
-    init=_init,
-    edge=(0.0, 1e-9),
-)
+SHAPE = Shape("lognormal", ("mu", "sigma"), _log_f, _log_tail, _to_params, _from_params,
+              lower=(-1e8, -1e8), upper=(1e8, -1e-12), init=_init, edge=(0.0, 1e-9))
 
 
-def log_pdf(x, mu, sigma, xmin, *, discrete: bool = False):
-    """Log density (or log mass) at ``x >= xmin``."""
-    return _tail.params_log_pdf(SHAPE, x, (mu, sigma), xmin, discrete)
-
-
-def ccdf(x, mu, sigma, xmin, *, discrete: bool = False):
-    """``P(X >= x)`` for ``x >= xmin``."""
-    return _tail.params_ccdf(SHAPE, x, (mu, sigma), xmin, discrete)
-
-
-def cdf(x, mu, sigma, xmin, *, discrete: bool = False):
-    """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    return _tail.params_cdf(SHAPE, x, (mu, sigma), xmin, discrete)
-
-
-def sample(key, mu, sigma, xmin, shape=(), *, discrete: bool = False):
+def _sample(key, mu, sigma, xmin, shape=(), *, discrete: bool = False):
     """Draws by inversion of the tail CCDF (continuous: ``ndtri``; discrete: exact search)."""
     if discrete:
-        return _tail.params_sample(SHAPE, key, (mu, sigma), xmin, shape, True)
+        return _tail.params_sample(SHAPE, key, mu, sigma, xmin, shape, discrete=True)
     u = uniform_open(key, shape)
     # P(X >= x) = Phi(-z(x)) / Phi(-z0), z = (ln x - mu) / sigma
     z0 = (jnp.log(xmin) - mu) / sigma
@@ -119,20 +96,7 @@ def sample(key, mu, sigma, xmin, shape=(), *, discrete: bool = False):
     return jnp.exp(mu - sigma * jax.scipy.special.ndtri(jnp.exp(log_p)))
 
 
-def mle(x, counts, xmin, *, discrete: bool = False) -> _tail.TailMLE:
-    """Fit a batch of padded tails (see :func:`htsr.models._tail.mle_padded`)."""
-    return _tail.mle_padded(SHAPE, x, counts, xmin, discrete=discrete)
-
-
-#: The law through the common interface (:class:`htsr.models.law.Law`).
-LAW = Law(
-    name="lognormal",
-    param_names=SHAPE.param_names,
-    constraints=(REAL, POSITIVE),
-    raw_log_pdf=log_pdf,
-    raw_cdf=cdf,
-    raw_ccdf=ccdf,
-    raw_sample=sample,
-    raw_mle=mle,
-    title="lognormal",
-)
+#: The law through the common interface (:class:`htsr.models.law.Law`); default priors
+#: ``mu ~ Normal(ln x0, 5)``, ``sigma ~ HalfNormal(5)``.
+LAW = Law.from_shape(SHAPE, (REAL, POSITIVE), title="lognormal", sample=_sample,
+                     prior=lambda x0: {"mu": Normal(np.log(x0), 5.0), "sigma": HalfNormal(5.0)})

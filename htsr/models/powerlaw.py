@@ -41,23 +41,12 @@ import numpy as np
 
 from ..special import log_hurwitz_zeta, log_zeta_moments
 from ..roots import bisect_integers, bracketed_newton, widen
-from .law import GREATER_THAN_ONE, Law, TailMLE, uniform_open
+from .law import GREATER_THAN_ONE, Law, TailMLE, batch_mle, uniform_open
+from .prior import Gamma
 
-__all__ = [
-    "LAW",
-    "mle",
-    "log_pdf",
-    "cdf",
-    "ccdf",
-    "sample",
-    "continuous_mle",
-    "continuous_sigma",
-    "discrete_mle",
-    "discrete_sigma",
-    "discrete_grid_mle",
-    "ALPHA_MAX_DISCRETE",
-    "PLFIT_ALPHA_GRID",
-]
+__all__ = ["LAW", "PRIOR", "mle", "log_pdf", "cdf", "ccdf", "sample", "gamma_posterior", "continuous_mle",
+           "continuous_sigma", "discrete_mle", "discrete_sigma", "discrete_grid_mle", "ALPHA_MAX_DISCRETE",
+           "PLFIT_ALPHA_GRID"]
 
 #: Upper end of the bracket searched by the discrete MLE.
 ALPHA_MAX_DISCRETE = 200.0
@@ -244,26 +233,33 @@ def mle(x, counts, xmin, *, discrete: bool = False, estimator: str = "mle", alph
     equation, or its best point on ``alpha_grid`` (``plfit.m`` compatibility).
     ``pointwise`` and ``loglik`` are evaluated at the reported alpha.
     """
-    from .. import _jax
-
-    counts = np.asarray(counts, dtype=np.int64)
-    xmin = np.broadcast_to(np.asarray(xmin, dtype=np.float64), counts.shape)
-    X = _jax.pad_batch(x, counts, fill="first")
     grid = None if alpha_grid is None else tuple(float(a) for a in alpha_grid)
-    with _jax.x64():
-        out = _mle_kernel(bool(discrete), estimator == "unbiased", grid)(X, counts, xmin)
-        return TailMLE(*(np.asarray(a) for a in out))
+    return batch_mle(_mle_kernel(bool(discrete), estimator == "unbiased", grid), x, counts, xmin)
+
+
+# ------------------------------------------------------------------ the conjugate posterior
+
+#: The default prior of alpha: ``alpha - 1 ~ Gamma(2, rate 0.5)`` (mode 3, mean 5, P(alpha < 1.5) = 0.03,
+#: P(alpha > 10) = 0.06), scale-free, and conjugate to the continuous law (:func:`gamma_posterior`).
+PRIOR = Gamma(2.0, 0.5, loc=1.0)
+
+
+def gamma_posterior(tail, xmin: float, a0: float, b0: float) -> tuple[float, float]:
+    """Shape and rate of the exact posterior of ``alpha - 1`` under ``alpha - 1 ~ Gamma(a0, rate b0)``.
+
+    Continuous law, ``xmin`` fixed: the likelihood of ``n`` tail points is
+    ``(alpha-1)^n xmin^-n exp(-alpha S)`` with ``S = sum ln(x_i/xmin)``, so::
+
+        alpha - 1 | x ~ Gamma(a0 + n, b0 + S)
+
+    (mean ``(a0 + n) / (b0 + S)``, sd ``sqrt(a0 + n) / (b0 + S)``).  :data:`PRIOR`
+    is of this form: ``htsr.bayes.fit(..., method="conjugate")`` and the
+    calibration studies' ``bayes`` estimator are this closed form.
+    """
+    tail = np.asarray(tail, dtype=np.float64)
+    return a0 + tail.size, b0 + float(np.sum(np.log(tail / xmin)))
 
 
 #: The power law through the common interface (:class:`htsr.models.law.Law`).
-LAW = Law(
-    name="power_law",
-    param_names=("alpha",),
-    constraints=(GREATER_THAN_ONE,),
-    raw_log_pdf=log_pdf,
-    raw_cdf=cdf,
-    raw_ccdf=ccdf,
-    raw_sample=sample,
-    raw_mle=mle,
-    title="power law",
-)
+LAW = Law("power_law", ("alpha",), (GREATER_THAN_ONE,), log_pdf, cdf, ccdf, sample, mle, title="power law",
+          prior=lambda x0: {"alpha": PRIOR})

@@ -1,11 +1,10 @@
 """Batched draws from a fitted power law (unbounded or bounded), with explicit keys.
 
 The synthetic data sets of the goodness-of-fit test, the Deluca-Corral range
-search and the calibration studies all start here: replicate ``r`` of a
-stream ``tag`` under ``seed`` uses ``fold_in(fold_in(PRNGKey(seed), tag), r)``,
-so a replicate's numbers depend on its index, never on batch sizes or order.
-The draws are the laws' own samplers (:mod:`htsr.models.powerlaw`,
-:mod:`htsr.models.bounded`).
+search and the calibration studies all start here, one key per replicate from
+a named stream (:mod:`htsr.streams`), so a replicate's numbers depend on its
+index, never on batch sizes or order.  The draws are the laws' own samplers
+(:mod:`htsr.models.powerlaw`, :mod:`htsr.models.bounded`).
 """
 
 from __future__ import annotations
@@ -18,13 +17,7 @@ import jax.numpy as jnp
 from . import bounded as bd
 from . import powerlaw as pl
 
-__all__ = ["replicate_keys", "law_sample", "law_rows"]
-
-
-def replicate_keys(seed: int, start: int, stop: int, tag: int = 0):
-    """Keys of replicates ``start..stop-1`` (``tag`` separates independent streams)."""
-    base = jax.random.fold_in(jax.random.PRNGKey(seed), tag)
-    return jax.vmap(lambda r: jax.random.fold_in(base, r))(jnp.arange(start, stop, dtype=jnp.uint32))
+__all__ = ["law_sample", "law_rows"]
 
 
 def law_sample(key, fit_params, shape, discrete, bounded):

@@ -39,8 +39,9 @@ import jax.numpy as jnp
 from . import _tail
 from ._tail import Shape
 from .law import POSITIVE, Law, uniform_open
+from .prior import LogNormal
 
-__all__ = ["LAW", "ccdf", "cdf", "log_pdf", "mle", "sample"]
+__all__ = ["LAW", "SHAPE", "SCALED"]
 
 _BETA_GRID = 48
 
@@ -82,59 +83,25 @@ def _from_params(p, xmin, scale):
     return jnp.stack([jnp.log(lam) + beta * jnp.log(xmin), jnp.log(beta)])
 
 
-SHAPE = Shape(
-    name="stretched_exponential",
-    param_names=("lam", "beta"),
-    log_f=_log_f,
-    log_tail=_log_tail,
-    to_params=_to_params,
-    from_params=_from_params,
-    lower=(-40.0, math.log(1e-8)),
-    upper=(40.0, math.log(100.0)),
-    init=_init,
-    edge=(0.5, 0.5),
-)
+SHAPE = Shape("stretched_exponential", ("lam", "beta"), _log_f, _log_tail, _to_params, _from_params,
+              lower=(-40.0, math.log(1e-8)), upper=(40.0, math.log(100.0)), init=_init, edge=(0.5, 0.5))
+
+#: Key of the default prior of the dimensionless ``lam * x0**beta``: ``lam`` has units ``x^-beta``, so the
+#: Bayesian models sample that product (:func:`htsr.bayes.models.sample_law_params`), scale-free whatever beta is.
+SCALED = "lam_scaled"
 
 
-def log_pdf(x, lam, beta, xmin, *, discrete: bool = False):
-    """Log density (or log mass) at ``x >= xmin``."""
-    return _tail.params_log_pdf(SHAPE, x, (lam, beta), xmin, discrete)
-
-
-def ccdf(x, lam, beta, xmin, *, discrete: bool = False):
-    """``P(X >= x)`` for ``x >= xmin``."""
-    return _tail.params_ccdf(SHAPE, x, (lam, beta), xmin, discrete)
-
-
-def cdf(x, lam, beta, xmin, *, discrete: bool = False):
-    """``P(X <= x)`` for ``x >= xmin`` (an integer ``x`` when discrete)."""
-    return _tail.params_cdf(SHAPE, x, (lam, beta), xmin, discrete)
-
-
-def sample(key, lam, beta, xmin, shape=(), *, discrete: bool = False):
+def _sample(key, lam, beta, xmin, shape=(), *, discrete: bool = False):
     """Draws by inversion: ``(xmin^beta - log(U)/lam)^(1/beta)``; discrete: exact CCDF inversion."""
     if discrete:
-        return _tail.params_sample(SHAPE, key, (lam, beta), xmin, shape, True)
+        return _tail.params_sample(SHAPE, key, lam, beta, xmin, shape, discrete=True)
     u = uniform_open(key, shape)
     # x^beta = xmin^beta (1 - log(U) / (lam xmin^beta))
     c = lam * xmin**beta
     return xmin * jnp.exp(jnp.log1p(-jnp.log(u) / c) / beta)
 
 
-def mle(x, counts, xmin, *, discrete: bool = False) -> _tail.TailMLE:
-    """Fit a batch of padded tails (see :func:`htsr.models._tail.mle_padded`)."""
-    return _tail.mle_padded(SHAPE, x, counts, xmin, discrete=discrete)
-
-
-#: The law through the common interface (:class:`htsr.models.law.Law`).
-LAW = Law(
-    name="stretched_exponential",
-    param_names=SHAPE.param_names,
-    constraints=(POSITIVE, POSITIVE),
-    raw_log_pdf=log_pdf,
-    raw_cdf=cdf,
-    raw_ccdf=ccdf,
-    raw_sample=sample,
-    raw_mle=mle,
-    title="stretched exponential",
-)
+#: The law through the common interface (:class:`htsr.models.law.Law`); default priors
+#: ``lam * x0^beta ~ LogNormal(0, 2)`` (keyed :data:`SCALED`), ``beta ~ LogNormal(0, 1)``.
+LAW = Law.from_shape(SHAPE, (POSITIVE, POSITIVE), title="stretched exponential", sample=_sample,
+                     prior=lambda x0: {SCALED: LogNormal(0.0, 2.0), "beta": LogNormal(0.0, 1.0)})

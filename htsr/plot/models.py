@@ -22,18 +22,18 @@ def _style(name: str) -> tuple[str, str]:
 
 
 def _fits(source) -> list:
-    from ..inference.compare import CompareResult, TailFit
+    from ..inference.compare import CompareAllResult, CompareResult, TailFit
 
     if isinstance(source, CompareResult):
         return [source.model1, source.model2]
-    attrs = getattr(source, "attrs", None)
-    if attrs is not None and "fits" in attrs:  # a compare_all DataFrame
-        return list(attrs["fits"].values())
+    if isinstance(source, CompareAllResult):
+        return list(source.fits.values())
     if isinstance(source, TailFit):
         return [source]
     fits = list(source)
     if not fits or not all(isinstance(f, TailFit) for f in fits):
-        raise TypeError("plot_models needs a CompareResult, a compare_all DataFrame or TailFit objects")
+        raise TypeError("plot_models needs a CompareResult, a CompareAllResult (from htsr.compare_all) "
+                        "or TailFit objects")
     return fits
 
 
@@ -45,7 +45,7 @@ def plot_models(source, *, ax=None, points: int = 200):
 
     Parameters
     ----------
-    source : CompareResult, DataFrame from :func:`htsr.compare_all`, TailFit or sequence of TailFit
+    source : CompareResult, CompareAllResult (from :func:`htsr.compare_all`), TailFit or sequence of TailFit
         The fitted models (all on the same tail).
     ax : matplotlib Axes, optional
         Where to draw; a new figure by default.

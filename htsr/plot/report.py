@@ -125,8 +125,8 @@ def plot_layer_esd(rep, name: str, *, ax=None, title: bool = True):
         ax.set_title(f"{name}\nα = {row['alpha']:.2f} {iv}, n_tail = {int(row['n_tail'])}", fontsize=MIN_FONT_PT)
     ax.legend(frameon=False, fontsize=MIN_FONT_PT)
     ax = tidy_log_xaxis(ax)
-    # minor ticks at 2 and 5 only: matplotlib builds every tick as an object, and eight per decade on
-    # both log axes of every layer's figure doubled the time to write the HTML report
+    # minor ticks at 2 and 5 only: matplotlib builds every tick as an object, and the HTML report
+    # draws one of these figures per layer
     from matplotlib.ticker import LogLocator
 
     for axis in (ax.xaxis, ax.yaxis):

@@ -3,7 +3,7 @@
 Each function draws on an Axes (a new one if ``ax`` is None) and returns it;
 none calls ``plt.show()``.  The gallery of ``htsr rmt OUTDIR`` is
 :func:`plot_gaussian_esds`, :func:`plot_heavy_tailed_esds` and
-:func:`plot_alpha_vs_mu`.
+:func:`plot_alpha_vs_mu`; the last draws a study of :func:`htsr.calibrate`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ __all__ = [
     "plot_heavy_tailed_esds",
     "plot_alpha_vs_mu",
     "plot_esd_mp",
-    "alpha_vs_mu",
 ]
 
 
@@ -98,46 +97,27 @@ def plot_heavy_tailed_esds(mus: Sequence[float] = (1.0, 2.5, 5.0), *, M: int = 5
     return tidy_log_xaxis(ax)
 
 
-def alpha_vs_mu(mus: Sequence[float], *, M: int = 300, Q: float = 2.0, n_seeds: int = 3, seed=0):
-    """Fitted power-law exponents of Pareto-matrix ESDs: array ``(len(mus), n_seeds)``.
+def plot_alpha_vs_mu(study, *, M=None, Q=None, estimator: str = "clauset", ax=None):
+    """Fitted ESD exponent alpha versus the entries' tail index mu, drawn from a calibration study.
 
-    Matrix ``j`` of ``mu_i`` is ``pareto(M, Q, mu_i, seed=seed + j)``; each ESD
-    is fitted with :func:`htsr.fit_many` (Clauset et al. method).  For ``mu`` of
-    2 and above the fitted values depend strongly on ``M`` and ``Q`` (finite-size
-    effects): this is the measurement a calibration study repeats on a grid.
+    ``study`` is the Dataset of ``htsr.calibrate("pareto", mu=..., M=..., Q=...)`` (or
+    ``"student_t"``): the figure draws it and computes nothing.  Points are the mean of
+    ``estimator``'s fitted alpha over the replicates, bars one standard deviation
+    (``alpha_mean``, ``alpha_sd``), with the line ``1 + mu/2`` and the very heavy-tailed
+    class shaded, as :func:`htsr.plot.calibration.plot_alpha_vs_mu` draws them; the
+    line goes on dashed beyond the class boundary ``mu = 4`` (dotted), where it no
+    longer holds.  ``M`` and ``Q`` pick the size when the study has several (the
+    nearest value).
     """
-    from ..fitting import fit_many
-    from ..rmt import esd, pareto
+    from .calibration import plot_alpha_vs_mu as draw
 
-    # method="auto": for mu < 1 the Gram route would lose the smallest eigenvalues
-    samples = [esd(pareto(M, Q, mu, seed=seed + j), method="auto") for mu in mus for j in range(n_seeds)]
-    fits = fit_many(samples)
-    return np.array([f.alpha for f in fits], dtype=np.float64).reshape(len(mus), n_seeds)
-
-
-def plot_alpha_vs_mu(mus: Sequence[float] = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0), *,
-                     M: int = 300, Q: float = 2.0, n_seeds: int = 3, seed=0, alphas=None, ax=None):
-    """Fitted ESD exponent alpha versus tail index mu, with the line ``1 + mu/2``.
-
-    Points are the mean over ``n_seeds`` matrices, bars one standard deviation
-    (:func:`alpha_vs_mu`; or pass precomputed ``alphas`` of shape
-    ``(len(mus), n_seeds)``).  The line is the asymptotic relation, solid where it
-    holds (``mu < 4``), dashed beyond; dotted verticals mark the class
-    boundaries ``mu = 2`` and ``mu = 4``.
-    """
-    mus = np.asarray(mus, dtype=np.float64)
-    a = alpha_vs_mu(mus, M=M, Q=Q, n_seeds=n_seeds, seed=seed) if alphas is None else np.asarray(alphas)
-    ax = _axes(ax)
-    ax.errorbar(mus, a.mean(axis=1), yerr=a.std(axis=1), fmt="o", capsize=3, label=f"fitted (M={M}, Q={Q:g})")
-    x = np.linspace(0, max(4.0, mus.max()), 200)
-    ax.plot(x[x <= 4], 1 + x[x <= 4] / 2, "k-", lw=1, label=r"$1 + \mu/2$")
-    ax.plot(x[x >= 4], 1 + x[x >= 4] / 2, "k--", lw=1)
-    for b in (2.0, 4.0):
-        ax.axvline(b, color="0.6", ls=":", lw=1)
-    ax.set_xlabel(r"tail index $\mu$ of the entries")
-    ax.set_ylabel(r"fitted ESD exponent $\alpha$")
-    ax.set_title("Power-law exponent of the ESD vs tail index")
-    ax.legend(fontsize=8)
+    ax = draw(study, M=M, Q=Q, estimators=[estimator], fits=(), ax=ax)
+    top = float(study["mu"].max())
+    if top > 4.0:
+        x = np.linspace(4.0, top, 50)
+        ax.plot(x, 1 + x / 2, color="red", lw=1.2, ls="--", label=r"$1 + \mu/2$ beyond its class")
+    ax.axvline(4.0, color="0.6", ls=":", lw=1)
+    ax.legend(fontsize=7)
     return ax
 
 

@@ -4,7 +4,8 @@ Calls ``htsr.bayes.fit_many(samples, hierarchical=True, xmin=...)`` with each
 layer's Clauset xmin, so the posterior describes the same tail the point fit
 used; its network-level alpha (``alpha_network``) becomes the summary's
 hierarchical estimate.  ``htsr.bayes`` (NumPyro) is imported only here, only
-when asked.
+when asked: ``import htsr.report`` does not import NumPyro (tests/test_report.py
+checks it in a fresh interpreter).
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ def _module():
     except ImportError as exc:
         raise HtsrError(f"bayes: the Bayesian option needs htsr.bayes and NumPyro, which are not available "
                         f"in this installation ({exc}); run without --bayes / bayes=False") from None
-    if not hasattr(bayes, "fit_many"):
-        raise HtsrError("bayes: htsr.bayes.fit_many is not available yet in this version of htsr")
     return bayes
 
 
@@ -48,6 +47,5 @@ def posterior_alphas(samples, xmins, *, level: float, seed: int, sampler=None):
         an = np.asarray(post["alpha_network"]).ravel()
         network = dict(estimate=float(np.median(an)), lo=float(np.quantile(an, q)), hi=float(np.quantile(an, 1 - q)),
                        tau=float(np.median(np.asarray(post["tau"]))) if "tau" in post else math.nan,
-                       max_r_hat=float(res.diagnostics.get("max_r_hat", math.nan)),
-                       n_divergent=int(res.diagnostics.get("n_divergent", -1)))
+                       max_r_hat=float(res.diagnostics.max_r_hat), n_divergent=int(res.diagnostics.n_divergent))
     return a.mean(axis=1), lo, hi, a, network

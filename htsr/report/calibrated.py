@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import math
 
-from ..calibration import invert, load_table
+from ..calibration.table import load_table
+from ..calibration.use import invert
 
 __all__ = ["implied_mu", "MAX_SHAPE_RATIO"]
 

@@ -30,8 +30,8 @@ from .depth import depth_order
 from .execute import resolve_client, run_chunks, run_spectra
 from .fits import fit_layers
 from .metrics import alpha_metrics
-from .options import BayesSpec, FitSpec, IntervalSpec, ReportSpec, Selection, Thresholds
-from .result import COLUMNS, Report
+from .options import BayesSpec, IntervalSpec, LayerFitOptions, ReportSpec, Selection, Thresholds
+from .result import COLUMNS, LayerRow, Report
 from .spectra import precheck
 from .summary import summarize
 from .verdict import LABELS, verdict
@@ -144,49 +144,30 @@ def _bootstrap(samples, names, alphas, spec: IntervalSpec, client, ticks):
     return draws, stats
 
 
-def _row(sp, fit_row, stats, bayes_row, th: Thresholds, ispec: IntervalSpec):
+# the columns of an interval result that go into a row (the rest, such as both intervals, stay out)
+_INTERVAL_COLUMNS = ("alpha_lo", "alpha_hi", "alpha_se", "interval_note")
+
+
+def _row(sp, depth: int, fit_row, stats, bayes_row, th: Thresholds, ispec: IntervalSpec) -> LayerRow:
+    """One layer's typed row: its spectrum, and its fit, interval and posterior when it has them."""
     nan = math.nan
-    row = dict.fromkeys(COLUMNS, nan)
-    row.update(index=sp.index, name=sp.name, kind=sp.kind, shape="x".join(map(str, sp.shape)), N=sp.N, M=sp.M,
-               Q=sp.N / sp.M if sp.M else nan, n_evals=int(sp.evals.size), n_tail=-1, n_tail_bounded=-1,
-               num_fingers=-1, **sp.metrics)
-    warning = sp.warning
-    if fit_row is not None:
-        row.update(fit_row)
-        row.update({k: v for k, v in (stats or {}).items() if k in row})
-        row.update(bayes_row or {})
-        row.update(alpha_metrics(sp.evals, fit_row["alpha"]))
-        row.update(implied_mu(fit_row["alpha"], sp.N, sp.M, ispec.level))
-        if fit_row["num_fingers"] > 0:
-            note = (f"{fit_row['num_fingers']} finger(s): without the top {fit_row['num_fingers']} eigenvalue(s) "
-                    f"alpha = {fit_row['alpha_no_fingers']:.3g}")
-            warning = f"{warning}; {note}" if warning else note
+    layer = dict(index=sp.index, depth=depth, name=sp.name, kind=sp.kind, shape="x".join(map(str, sp.shape)),
+                 N=sp.N, M=sp.M, Q=sp.N / sp.M if sp.M else nan, n_evals=int(sp.evals.size), **sp.metrics)
     what = "credible interval" if ispec.method == "bayes" else "interval"
-    if not isinstance(row["interval_note"], str):
-        row["interval_note"] = ""
-    label, text = verdict(row["alpha"], row["alpha_lo"], row["alpha_hi"], int(row["n_tail"]), th, ispec.level,
-                          what=what, no_interval=row["interval_note"])
     if fit_row is None:
-        text = f"no fit: {sp.warning}"
-    row.update(label=label, verdict=text, warning=warning)
-    return {k: row[k] for k in COLUMNS}
-
-
-def _spec(layers, exclude, regex, kinds, min_evals, max_evals, max_n, normalize, evals_threshold, bounded, gof,
-          gof_reps, intervals, reps, level, ci, seed, thresholds) -> ReportSpec:
-    if thresholds is None:
-        thresholds = Thresholds()
-    elif not isinstance(thresholds, Thresholds):
-        from ..errors import HtsrError
-
-        raise HtsrError(f"thresholds must be an htsr.report.Thresholds, got {thresholds!r}")
-    return ReportSpec(
-        selection=Selection(kinds=kinds, layers=layers, exclude=exclude, regex=regex, min_evals=min_evals,
-                            max_evals=max_evals, max_n=max_n),
-        fit=FitSpec(normalize=normalize, evals_threshold=evals_threshold, bounded=bounded, gof=gof,
-                    gof_reps=gof_reps),
-        intervals=IntervalSpec(method=intervals, reps=reps, level=level, ci=ci, seed=seed),
-        thresholds=thresholds)
+        label, _ = verdict(nan, nan, nan, -1, th, ispec.level, what=what, no_interval="")
+        return LayerRow(**layer, label=label, verdict=f"no fit: {sp.warning}", warning=sp.warning)
+    interval = {k: v for k, v in (stats or {}).items() if k in _INTERVAL_COLUMNS}
+    alpha, warning = fit_row["alpha"], sp.warning
+    if fit_row["num_fingers"] > 0:
+        note = (f"{fit_row['num_fingers']} finger(s): without the top {fit_row['num_fingers']} eigenvalue(s) "
+                f"alpha = {fit_row['alpha_no_fingers']:.3g}")
+        warning = f"{warning}; {note}" if warning else note
+    label, text = verdict(alpha, interval.get("alpha_lo", nan), interval.get("alpha_hi", nan),
+                          int(fit_row["n_tail"]), th, ispec.level, what=what,
+                          no_interval=interval.get("interval_note", ""))
+    return LayerRow(**layer, **fit_row, **interval, **(bayes_row or {}), **alpha_metrics(sp.evals, alpha),
+                    **implied_mu(alpha, sp.N, sp.M, ispec.level), label=label, verdict=text, warning=warning)
 
 
 def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.MATRIX_KINDS,
@@ -226,7 +207,7 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
         Clauset's goodness-of-fit p-value per layer (``p_value``), with ``gof_reps`` synthetic sets.
     normalize, evals_threshold
         Eigenvalue units (WeightWatcher's squared singular values by default) and the cut
-        below which eigenvalues are not fitted (:class:`~htsr.report.options.FitSpec`).
+        below which eigenvalues are not fitted (:class:`~htsr.report.options.LayerFitOptions`).
     thresholds : Thresholds, optional
         What the verdicts compare alpha with (2 and 6, tails of at least 10 points).
     layout : {"pytorch", "keras"}, optional
@@ -252,12 +233,14 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
         (NaN or inf, all zeros, too small) is a row with a warning instead.
     """
     t0 = time.perf_counter()
-    spec = _spec(layers, exclude, regex, kinds, min_evals, max_evals, max_n, normalize, evals_threshold, bounded,
-                 gof, gof_reps, intervals, reps, level, ci, seed, thresholds)
-    if isinstance(bayes, BayesSpec):  # the Bayesian option's sampler settings, recorded with the rest
-        from dataclasses import replace
-
-        spec = replace(spec, bayes=bayes)
+    spec = ReportSpec(
+        selection=Selection(kinds=kinds, layers=layers, exclude=exclude, regex=regex, min_evals=min_evals,
+                            max_evals=max_evals, max_n=max_n),
+        fit=LayerFitOptions(normalize=normalize, evals_threshold=evals_threshold, bounded=bounded, gof=gof,
+                            gof_reps=gof_reps),
+        intervals=IntervalSpec(method=intervals, reps=reps, level=level, ci=ci, seed=seed),
+        thresholds=Thresholds() if thresholds is None else thresholds,
+        bayes=bayes if isinstance(bayes, BayesSpec) else BayesSpec(), posterior=bool(bayes))
     progress = resolve_progress(progress, "htsr report")
     if workers is None:
         workers = os.cpu_count() or 1
@@ -271,17 +254,17 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
     timings = {}
     spectra = _spectra(source, infos, spec, layout, workers, client, ticks)
     timings["spectra"] = time.perf_counter() - t0
-    return _finish(source, spec, spectra, skipped, client, ticks, timings, t0, bayes)
+    return _finish(source, spec, spectra, skipped, client, ticks, timings, t0)
 
 
-def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, bayes):
+def _finish(source, spec, spectra, skipped, client, ticks, timings, t0):
     import pandas as pd
 
     ispec = spec.intervals
     ok = [sp for sp in spectra if sp.fittable]
     samples, names = [sp.sample for sp in ok], [sp.name for sp in ok]
     t = time.perf_counter()
-    fit_rows, fits = fit_layers(samples, spec.fit, spec.thresholds, seed=ispec.seed)
+    fit_rows, fits = fit_layers(samples, names, spec.fit, spec.thresholds, seed=ispec.seed)
     ticks(len(spectra))
     timings["fits"] = time.perf_counter() - t
     alphas = [r["alpha"] for r in fit_rows]
@@ -292,7 +275,7 @@ def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, bayes):
         timings["intervals"] = time.perf_counter() - t
     ticks(len(spectra) - len(ok) if ispec.method == "bootstrap" else 0)
     bayes_rows, network = [None] * len(ok), None
-    if (bayes or ispec.method == "bayes") and ok:
+    if spec.posterior and ok:
         from .bayes import posterior_alphas
 
         t = time.perf_counter()
@@ -306,13 +289,13 @@ def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, bayes):
             draws = post
         timings["bayes"] = time.perf_counter() - t
     pos = {sp.index: k for k, sp in enumerate(ok)}
+    depth = depth_order([sp.name for sp in spectra], [sp.kind for sp in spectra])
     rows = []
-    for sp in spectra:
+    for sp, d in zip(spectra, depth):
         k = pos.get(sp.index)
-        rows.append(_row(sp, None if k is None else fit_rows[k], None if k is None else stats[k],
+        rows.append(_row(sp, int(d), None if k is None else fit_rows[k], None if k is None else stats[k],
                          None if k is None else bayes_rows[k], spec.thresholds, ispec))
-    table = pd.DataFrame(rows, columns=list(COLUMNS))
-    table["depth"] = depth_order(table["name"], table["kind"])
+    table = pd.DataFrame([r.to_dict() for r in rows], columns=list(COLUMNS))
     counts = Counter(table["label"])
     fitted = table[table["name"].isin(names)]
     summary = summarize(fitted["alpha"], [math.log10(sp.evals[-1]) for sp in ok], fitted["alpha_lo"],

@@ -3,9 +3,8 @@
 Local runs read tensors one at a time in the calling thread (the loaders are
 lazy) and hand them to a pool of ``workers`` threads.  While ESDs run, BLAS is
 held to one thread (``threadpoolctl``, when installed): layers in parallel use
-the cores instead, and OpenBLAS threads never oversubscribe a busy machine (on
-this 2-core machine under load, 39 MiniLM ESDs took 21 s with OpenBLAS's own
-threads and 1.4 s with one thread per layer).
+the cores instead, and OpenBLAS threads never oversubscribe a busy machine
+(docs/report.md, "Fits, intervals and fingers", has the measurement).
 With a ``distributed.Client`` (or a scheduler address) each layer is a task
 that reads its own tensor (for a source on a path the workers can see) and the
 bootstrap chunks are tasks too: the numbers are the same as a local run's.
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from .._dask import one_blas_thread, resolve_client
 from .spectra import layer_spectrum, spectrum_of
@@ -66,8 +64,9 @@ def _dask_spectra(client, todo, open_stream, selection, fit, source, tick):
 
     futures = {}
     if isinstance(source, (str, os.PathLike)):  # each worker reads its own tensor
+        path = os.path.abspath(source)  # a worker's working directory is not ours
         for i, info in todo:
-            fut = client.submit(spectrum_of, i, str(Path(source)), info.name, info.layout, selection, fit,
+            fut = client.submit(spectrum_of, i, path, info.name, info.layout, selection, fit,
                                 pure=False)
             futures[fut] = i
     else:  # an in-memory source: ship each tensor to a worker

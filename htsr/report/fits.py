@@ -8,6 +8,9 @@ for the smallest ``k`` that lowers alpha by more than ``finger_drop``
 (WeightWatcher's ``fix_fingers="clip_xmax"`` rule); the reported alpha stays
 the fit of the whole ESD and ``alpha_no_fingers`` says what the clipped fit
 gives, so nothing is clipped silently.
+
+With ``gof=True`` each layer's p-value is ``htsr.gof(fit, reps=gof_reps,
+seed=htsr.streams.layer_seed(seed, name))``: every layer has its own stream.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import numpy as np
 from ..errors import SmallSampleWarning
 from ..fitting import fit_many
 from ..inference import gof
-from .options import FitSpec, Thresholds
+from ..streams import layer_seed
+from .options import LayerFitOptions, Thresholds
 
 __all__ = ["fit_layers", "FIT_COLUMNS"]
 
@@ -50,7 +54,7 @@ def _fingers(fits, jobs, refits, L: int, th: Thresholds):
     return num, clipped
 
 
-def fit_layers(samples: list[np.ndarray], spec: FitSpec, th: Thresholds, *, seed: int = 0):
+def fit_layers(samples: list[np.ndarray], names: list[str], spec: LayerFitOptions, th: Thresholds, *, seed: int = 0):
     """Fit every sample; returns (rows, fits): per-layer dicts of :data:`FIT_COLUMNS` and the PowerLawFits."""
     if not samples:
         return [], []
@@ -68,6 +72,6 @@ def fit_layers(samples: list[np.ndarray], spec: FitSpec, th: Thresholds, *, seed
         row.update(alpha_bounded=g.alpha if g else math.nan, xmin_bounded=g.xmin if g else math.nan,
                    n_tail_bounded=int(g.n_tail) if g else -1, D_bounded=g.D if g else math.nan)
         if spec.gof:
-            row["p_value"] = float(gof(f, reps=spec.gof_reps, seed=seed).p)
+            row["p_value"] = float(gof(f, reps=spec.gof_reps, seed=layer_seed(seed, names[b])).p)
         rows.append(row)
     return rows, fits

@@ -1,14 +1,20 @@
 """Stage 3 of a report: bootstrap intervals for alpha, batched over layers.
 
-Each layer's ESD is resampled with replacement ``reps`` times and the whole
-Clauset fit redone on each resample (xmin rescanned), exactly as
-:func:`htsr.bootstrap` does for one sample; the difference is that every
-layer's resamples -- and the grouped-jackknife rows of the BCa acceleration --
-go through one :func:`htsr.fitting.fit_padded` call per chunk of layers
-instead of one per layer.  Intervals are
-:func:`htsr.inference.bootstrap.bca_interval` (or, as in
-:func:`~htsr.inference.bootstrap.bca_or_percentile`, the percentile interval where BCa
-excludes the layer's alpha) and ``percentile_interval``.
+A layer's interval is exactly what :func:`htsr.bootstrap` gives on that layer's
+fitted eigenvalues (``rep.fits[name].data``) with the documented arguments::
+
+    htsr.bootstrap(evals, reps=reps, level=level, seed=htsr.streams.layer_seed(seed, name))
+        .intervals["alpha"].chosen        # ci="bca" (the default); .percentile for ci="percentile"
+
+the same resamples (:func:`htsr.inference.bootstrap.bootstrap_rows`), the same
+jackknife groups (:func:`~htsr.inference.bootstrap.jackknife_rows`), the same
+refit and the same choice of interval
+(:func:`~htsr.inference.bootstrap.param_intervals`).  The report only batches:
+every layer's resamples and jackknife rows go through one
+:func:`htsr.fitting.fit_padded` call per chunk of layers instead of one per
+layer.  Each layer has its own seed (:func:`htsr.streams.layer_seed`), so its
+draws depend on the seed and its name only, not on which other layers are
+reported, the chunking or the machine that ran the chunk (Dask).
 
 An interval that excludes its own estimate is not an interval for that estimate
 (the bootstrap distribution sits off it: a short tail, a finger, a KS-scanned
@@ -17,21 +23,16 @@ such a layer gets no interval -- ``alpha_lo``/``alpha_hi`` NaN, and the reason i
 ``interval_note``, which starts ``"no interval: "`` -- never one that misses its
 alpha.  It holds for posterior intervals too, and the verdicts and the network
 summary read only intervals that passed it.
-
-Resamples come from NumPy's generator seeded by ``(seed, crc32(layer name))``:
-a layer's draws depend on the seed and its name only, not on which other
-layers are reported, the chunking or the machine that ran the chunk (Dask).
 """
 
 from __future__ import annotations
-
-import zlib
 
 import numpy as np
 
 from .. import _jax
 from ..fitting import fit_padded
-from ..inference.bootstrap import JACK_TAG, bca_interval, jackknife_rows, percentile_interval
+from ..inference.bootstrap import bootstrap_rows, jackknife_rows, param_intervals
+from ..streams import layer_seed
 from .options import IntervalSpec
 
 __all__ = ["layer_rows", "bootstrap_chunk", "chunks", "summarize_draws", "checked_interval", "NO_INTERVAL"]
@@ -42,19 +43,11 @@ NO_INTERVAL = "no interval: "
 _ROW_ELEMENTS = 1 << 24  # floats of resampled rows fitted per call (~128 MB)
 
 
-def _seeds(seed: int, name: str):
-    h = zlib.crc32(name.encode())
-    return [seed, h], [seed, h, JACK_TAG]
-
-
 def layer_rows(x: np.ndarray, name: str, spec: IntervalSpec):
-    """Sorted bootstrap rows (reps, n) and jackknife rows (list) of one layer's sample."""
-    n = x.size
-    boot_seed, jack_seed = _seeds(spec.seed, name)
-    rng = np.random.default_rng(boot_seed)
-    boot = np.sort(x[rng.integers(0, n, size=(spec.reps, n))], axis=1)
-    jack = jackknife_rows(x, spec.jackknife_groups, np.random.default_rng(jack_seed))
-    return boot, jack
+    """Sorted bootstrap rows (reps, n) and jackknife rows (list) of one layer's sample:
+    those of ``htsr.bootstrap(x, seed=layer_seed(spec.seed, name))``."""
+    seed = layer_seed(spec.seed, name)
+    return bootstrap_rows(x, seed, 0, spec.reps), jackknife_rows(x, spec.jackknife_groups, seed)
 
 
 def chunks(sizes, reps: int, groups: int, budget: int = _ROW_ELEMENTS):
@@ -107,27 +100,30 @@ def checked_interval(estimate: float, lo: float, hi: float, source: str = "the b
 def summarize_draws(alpha: float, draws: np.ndarray, jack: np.ndarray, spec: IntervalSpec) -> dict:
     """``alpha_lo``, ``alpha_hi`` (the chosen interval), ``alpha_se``, ``interval_note`` and both intervals.
 
-    The chosen interval is BCa (``spec.ci == "bca"``; the percentile interval where BCa
-    excludes ``alpha``) or the percentile interval; if it still excludes ``alpha`` the layer
-    gets none (:func:`checked_interval`), and ``interval_note`` says why.
+    The chosen interval is :func:`htsr.bootstrap`'s (``spec.ci == "bca"``: BCa, or the
+    percentile interval where BCa is undefined or excludes ``alpha``) or the percentile
+    interval; if it still excludes ``alpha`` the layer gets none (:func:`checked_interval`),
+    and ``interval_note`` says why.
     """
     finite = draws[np.isfinite(draws)]
     if finite.size < 2:
         nan = float("nan")
-        return dict(alpha_lo=nan, alpha_hi=nan, alpha_se=nan, percentile=(nan, nan), bca=(nan, nan),
+        return dict(alpha_lo=nan, alpha_hi=nan, alpha_se=nan, percentile=None, bca=None,
                     interval_note=f"{NO_INTERVAL}fewer than 2 bootstrap resamples could be fitted")
-    pct = percentile_interval(finite, spec.level)
-    bca = bca_interval(finite, alpha, jack, spec.level)
-    fallback = spec.ci == "bca" and not bca[0] <= alpha <= bca[1]
-    lo, hi, note = checked_interval(alpha, *(pct if spec.ci == "percentile" or fallback else bca))
+    ivs = param_intervals(finite, alpha, jack, spec.level)
+    pct, bca = ivs.percentile, ivs.bca
+    chosen = pct if spec.ci == "percentile" else ivs.chosen
+    fallback = spec.ci == "bca" and chosen.method == "percentile"
+    lo, hi, note = checked_interval(alpha, chosen.low, chosen.high)
+    bca_text = "undefined" if bca is None else f"[{bca.low:.3g}, {bca.high:.3g}]"
     if note and fallback:
         side = "below" if np.all(finite < alpha) else "above" if np.all(finite > alpha) else ""
         why = (f"every one of the {finite.size} bootstrap alphas lies {side} it, percentile interval "
-               f"[{pct[0]:.3g}, {pct[1]:.3g}]" if side else
-               f"BCa [{bca[0]:.3g}, {bca[1]:.3g}] and percentile [{pct[0]:.3g}, {pct[1]:.3g}] both exclude it")
+               f"[{pct.low:.3g}, {pct.high:.3g}]" if side else
+               f"BCa {bca_text} and percentile [{pct.low:.3g}, {pct.high:.3g}] both exclude it")
         note = f"{NO_INTERVAL}the bootstrap does not cover the estimate alpha = {alpha:.3g} ({why})"
     elif fallback:
-        note = (f"percentile interval: BCa [{bca[0]:.3g}, {bca[1]:.3g}] excludes alpha = {alpha:.3g}, "
+        note = (f"percentile interval: BCa {bca_text} excludes alpha = {alpha:.3g}, "
                 f"the percentile interval holds it (read it with care)")
     return dict(alpha_lo=lo, alpha_hi=hi, alpha_se=float(np.std(finite, ddof=1)),
                 percentile=pct, bca=bca, interval_note=note)

@@ -1,7 +1,7 @@
 """Per-layer spectral metrics, under WeightWatcher 0.7.7's names where the meaning is the same.
 
 All are functions of the ESD ``lambda_1 <= ... <= lambda_M`` (squared singular
-values by default, see :class:`~htsr.report.options.FitSpec`) and, for two of
+values by default, see :class:`~htsr.report.options.LayerFitOptions`) and, for two of
 them, of the fitted alpha:
 
 ===================  =========================================================

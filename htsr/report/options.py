@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from ..data import check_int, check_level, check_number
+from ..data import check_bool, check_choice, check_int, check_level, check_number, check_seed
 from ..errors import HtsrError
+from ..kinds import MATRIX_KINDS, check_kind
 
-__all__ = ["Selection", "Thresholds", "FitSpec", "IntervalSpec", "BayesSpec", "ReportSpec", "MATRIX_KINDS"]
+__all__ = ["Selection", "Thresholds", "LayerFitOptions", "IntervalSpec", "BayesSpec", "ReportSpec", "MATRIX_KINDS"]
 
-MATRIX_KINDS = ("dense", "embedding", "conv1d", "conv2d")
-_INTERVALS = ("bootstrap", "bayes", None)
+_INTERVALS = ("bootstrap", "bayes")  # or None: no intervals
 _CI = ("bca", "percentile")
 
 
@@ -69,9 +69,10 @@ class Selection:
 
     def __post_init__(self):
         kinds = (self.kinds,) if isinstance(self.kinds, str) else tuple(self.kinds)
-        bad = [k for k in kinds if k not in MATRIX_KINDS]
-        if bad or not kinds:
-            raise HtsrError(f"kinds must be a non-empty subset of {MATRIX_KINDS}, got {self.kinds!r}")
+        if not kinds:
+            raise HtsrError(f"kinds is empty: choose from {', '.join(MATRIX_KINDS)}")
+        for k in kinds:
+            check_kind(k, "kinds")
         object.__setattr__(self, "kinds", kinds)
         object.__setattr__(self, "layers", _patterns(self.layers, "layers"))
         object.__setattr__(self, "exclude", _patterns(self.exclude, "exclude"))
@@ -139,8 +140,8 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
-class FitSpec:
-    """How each ESD is fitted.
+class LayerFitOptions:
+    """How each layer's ESD is fitted (``ReportSpec.fit``; not ``htsr.FitSpec``, a fit's own record).
 
     Attributes
     ----------
@@ -164,9 +165,7 @@ class FitSpec:
     gof_reps: int = 200
 
     def __post_init__(self):
-        check_number(self.evals_threshold, "evals_threshold")
-        if self.evals_threshold < 0:
-            raise HtsrError(f"evals_threshold must be >= 0, got {self.evals_threshold}")
+        check_number(self.evals_threshold, "evals_threshold", minimum=0)
         check_int(self.gof_reps, "gof_reps", minimum=1)
 
 
@@ -197,12 +196,11 @@ class IntervalSpec:
     jackknife_groups: int = 100
 
     def __post_init__(self):
-        if self.method not in _INTERVALS:
-            raise HtsrError(f"intervals must be one of {_INTERVALS}, got {self.method!r}")
-        if self.ci not in _CI:
-            raise HtsrError(f"ci must be one of {_CI}, got {self.ci!r}")
+        if self.method is not None:
+            check_choice(self.method, "intervals", _INTERVALS)
+        check_choice(self.ci, "ci", _CI)
         check_int(self.reps, "reps", minimum=2)
-        check_int(self.seed, "seed", minimum=0)
+        check_seed(self.seed)
         check_int(self.jackknife_groups, "jackknife_groups", minimum=2)
         check_level(self.level)
 
@@ -244,15 +242,40 @@ class BayesSpec:
         return dict(draws=self.draws, warmup=self.warmup, chains=self.chains, target_accept=self.target_accept)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReportSpec:
-    """Everything that decides a report's numbers (recorded in ``Report.spec``)."""
+    """Everything that decides a report's numbers (recorded in ``Report.spec``), built by keyword.
+
+    Attributes
+    ----------
+    selection : Selection
+    fit : LayerFitOptions
+    intervals : IntervalSpec
+    thresholds : Thresholds
+    bayes : BayesSpec
+        The hierarchical model's sampler settings (used only with ``posterior``).
+    posterior : bool
+        Fit the hierarchical Bayesian model too (``alpha_bayes*`` columns): ``bayes=`` of
+        :func:`htsr.report`, or ``intervals.method == "bayes"``, which needs it.
+    """
 
     selection: Selection = field(default_factory=Selection)
-    fit: FitSpec = field(default_factory=FitSpec)
+    fit: LayerFitOptions = field(default_factory=LayerFitOptions)
     intervals: IntervalSpec = field(default_factory=IntervalSpec)
     thresholds: Thresholds = field(default_factory=Thresholds)
     bayes: BayesSpec = field(default_factory=BayesSpec)
+    posterior: bool = False
+
+    def __post_init__(self):
+        parts = dict(selection=Selection, fit=LayerFitOptions, intervals=IntervalSpec, thresholds=Thresholds,
+                     bayes=BayesSpec)
+        for name, kind in parts.items():
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                raise HtsrError(f"{name} must be an htsr.report.{kind.__name__}, got {value!r}")
+        object.__setattr__(self, "posterior", check_bool(self.posterior, "posterior"))
+        if self.intervals.method == "bayes":
+            object.__setattr__(self, "posterior", True)  # a posterior interval needs the posterior
 
     def to_dict(self) -> dict:
         from dataclasses import asdict

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
@@ -12,17 +13,80 @@ from ..errors import HtsrError
 from .options import ReportSpec
 from .summary import NetworkSummary
 
-__all__ = ["Report", "COLUMNS", "JSON_FIELDS", "csv_safe"]
+__all__ = ["Report", "LayerRow", "COLUMNS", "JSON_FIELDS", "csv_safe"]
 
-#: Columns of ``Report.layers``, in order (docs/report.md describes each).
-COLUMNS = ("index", "depth", "name", "kind", "shape", "N", "M", "Q", "n_evals",
-           "alpha", "alpha_lo", "alpha_hi", "alpha_se", "interval_note", "xmin", "n_tail", "D", "sigma", "p_value",
-           "alpha_bounded", "xmin_bounded", "n_tail_bounded", "D_bounded",
-           "num_fingers", "alpha_no_fingers",
-           "alpha_bayes", "alpha_bayes_lo", "alpha_bayes_hi", "mu", "mu_lo", "mu_hi",
-           "lambda_max", "alpha_weighted", "log_norm", "log_spectral_norm", "log_alpha_norm",
-           "stable_rank", "mp_softrank", "num_spikes", "entropy", "rank_loss",
-           "label", "verdict", "warning")
+_NAN = math.nan  # a number that does not apply
+_NO_COUNT = -1  # a count that does not apply
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerRow:
+    """One layer's row of ``Report.layers`` until the table is made: a field per column, in order.
+
+    What every row has (the layer, its spectrum's metrics, the verdict) is required;
+    what only a fit, an interval, the Bayesian model or the calibration table gives
+    defaults to "does not apply": NaN for a number, -1 for a count, ``""`` for text.
+    docs/report.md describes each column.
+    """
+
+    # the layer
+    index: int
+    depth: int
+    name: str
+    kind: str
+    shape: str
+    N: int
+    M: int
+    Q: float
+    n_evals: int
+    # the Clauset fit and its interval
+    alpha: float = _NAN
+    alpha_lo: float = _NAN
+    alpha_hi: float = _NAN
+    alpha_se: float = _NAN
+    interval_note: str = ""
+    xmin: float = _NAN
+    n_tail: int = _NO_COUNT
+    D: float = _NAN
+    sigma: float = _NAN
+    p_value: float = _NAN
+    # the bounded fit; fingers
+    alpha_bounded: float = _NAN
+    xmin_bounded: float = _NAN
+    n_tail_bounded: int = _NO_COUNT
+    D_bounded: float = _NAN
+    num_fingers: int = _NO_COUNT
+    alpha_no_fingers: float = _NAN
+    # the hierarchical posterior; mu from the calibration table
+    alpha_bayes: float = _NAN
+    alpha_bayes_lo: float = _NAN
+    alpha_bayes_hi: float = _NAN
+    mu: float = _NAN
+    mu_lo: float = _NAN
+    mu_hi: float = _NAN
+    # the spectrum's metrics (two need alpha)
+    lambda_max: float
+    alpha_weighted: float = _NAN
+    log_norm: float
+    log_spectral_norm: float
+    log_alpha_norm: float = _NAN
+    stable_rank: float
+    mp_softrank: float
+    num_spikes: int
+    entropy: float
+    rank_loss: int
+    # the verdict
+    label: str
+    verdict: str
+    warning: str
+
+    def to_dict(self) -> dict:
+        """Column -> value, in :data:`COLUMNS` order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+#: Columns of ``Report.layers``, in order (docs/report.md describes each): the fields of :class:`LayerRow`.
+COLUMNS = tuple(f.name for f in fields(LayerRow))
 
 #: Fields every record of report.json has, at least.
 JSON_FIELDS = ("name", "N", "M", "alpha", "alpha_lo", "alpha_hi", "xmin", "n_tail", "D", "alpha_weighted",

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import rmt
+from ..kinds import matrix_shape
 from ..weights import TORCH_QUANTIZED, Tensor, TensorInfo
 from .metrics import spectrum_metrics
-from .options import FitSpec, Selection
+from .options import LayerFitOptions, Selection
 
 __all__ = ["LayerSpectrum", "matrix_shape", "precheck", "layer_spectrum", "spectrum_of"]
 
@@ -64,18 +65,6 @@ class LayerSpectrum:
         return self.sample.size > 0
 
 
-def matrix_shape(shape, kind: str, layout: str) -> tuple[int, int, int]:
-    """``(N, M, n_slices)`` of a tensor of this kind, without reading it."""
-    if kind in ("dense", "embedding"):
-        r, c = shape
-        return max(r, c), min(r, c), 1
-    if kind == "conv1d":  # pytorch (out, in, k); keras (k, in, out)
-        (o, i, k) = shape if layout == "pytorch" else (shape[2], shape[1], shape[0])
-        return max(o, i), min(o, i), k
-    (o, i, kh, kw) = shape if layout == "pytorch" else (shape[3], shape[2], shape[0], shape[1])
-    return max(o, i), min(o, i), kh * kw
-
-
 def _empty(index, info, N, M, k, warning) -> LayerSpectrum:
     nothing = np.empty(0)
     return LayerSpectrum(index=index, name=info.name, kind=info.kind, shape=tuple(info.shape), N=N, M=M,
@@ -100,7 +89,7 @@ def precheck(index: int, info: TensorInfo, selection: Selection) -> LayerSpectru
     return None
 
 
-def layer_spectrum(index: int, tensor: Tensor, selection: Selection, fit: FitSpec) -> LayerSpectrum:
+def layer_spectrum(index: int, tensor: Tensor, selection: Selection, fit: LayerFitOptions) -> LayerSpectrum:
     """ESD (``htsr.rmt.layer_esd``, the Gram route) and fit-free metrics of one tensor."""
     info = tensor.info
     early = precheck(index, info, selection)
@@ -130,7 +119,7 @@ def layer_spectrum(index: int, tensor: Tensor, selection: Selection, fit: FitSpe
                          n_slices=k, evals=evals, sample=sample, metrics=metrics, warning=warning)
 
 
-def _esd(tensor: Tensor, fit: FitSpec, N: int) -> tuple[np.ndarray | None, str]:
+def _esd(tensor: Tensor, fit: LayerFitOptions, N: int) -> tuple[np.ndarray | None, str]:
     """``(evals, "")``, or ``(None, why)`` when the eigenvalues cannot be computed.
 
     Entries near 1e155 or above overflow float64 in the Gram matrix ``W^T W``
@@ -158,7 +147,7 @@ def _join(a: str, b: str) -> str:
     return f"{a}; {b}" if a else b
 
 
-def spectrum_of(index: int, source, name: str, layout, selection: Selection, fit: FitSpec) -> LayerSpectrum:
+def spectrum_of(index: int, source, name: str, layout, selection: Selection, fit: LayerFitOptions) -> LayerSpectrum:
     """:func:`layer_spectrum` of one named tensor of ``source``, read here (a Dask task)."""
     from ..weights import get
 

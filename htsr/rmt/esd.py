@@ -23,8 +23,8 @@ route and redoes a matrix by SVD when its spread ``lambda_max / lambda_min`` is
 so large that the Gram route could lose more than about ``1e-10`` relative
 accuracy on the smallest eigenvalue.
 
-This is NumPy/SciPy (LAPACK) rather than JAX: on CPU, ``jnp.linalg.eigvalsh``
-of a 4096 x 4096 matrix is about 4x slower than LAPACK's ``dsyevd``.
+This is NumPy/SciPy (LAPACK) rather than JAX: on CPU, LAPACK's ``dsyevd`` is the
+faster eigensolver (docs/benchmarks.md has the comparison and its command).
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import DataError, HtsrError
-from ._checks import finite_array
+from ..data import as_array, check_choice
+from ..errors import DataError
+from ..kinds import SINGLE_MATRIX_KINDS, Layout, conv1d_matrices, conv2d_matrices, layer_matrices
 
+# the conv splits live with the kinds and layouts (htsr.kinds); re-exported as htsr.rmt's
 __all__ = ["esd", "layer_matrices", "conv2d_matrices", "conv1d_matrices", "layer_esd"]
 
 _METHODS = ("gram", "svd", "auto")
@@ -47,7 +49,7 @@ _AUTO_RTOL = 1e-10  # target relative accuracy of the smallest eigenvalue for me
 
 def _gram_evals(A: np.ndarray) -> np.ndarray:
     """Eigenvalues (ascending) of A^T A for a tall A (N x M, N >= M), in float64."""
-    from scipy.linalg import blas  # imported here: scipy.linalg costs ~0.3 s at `import htsr`
+    from scipy.linalg import blas  # imported here: scipy.linalg is slow to import, and `import htsr` stays cheap
 
     A = A.astype(np.float64, order="K", copy=False)  # keeps C or F order: no transposing copy
     if A.flags.f_contiguous:  # e.g. the transpose of a C-ordered wide matrix
@@ -110,9 +112,8 @@ def esd(W, *, normalize: bool = True, method: Literal["gram", "svd", "auto"] = "
     DataError
         Not at least 2-D, empty, complex, NaN or inf.
     """
-    if method not in _METHODS:
-        raise HtsrError(f"method must be one of {_METHODS}, got {method!r}")
-    W = finite_array(W, "W", min_ndim=2, max_ndim=None)
+    check_choice(method, "method", _METHODS)
+    W = as_array(W, "W", min_ndim=2)
     N, M = W.shape[-2:]
     if N < M:
         W = np.swapaxes(W, -1, -2)
@@ -141,65 +142,7 @@ def esd(W, *, normalize: bool = True, method: Literal["gram", "svd", "auto"] = "
 
 
 # ------------------------------------------------------------------ layers
-_LAYOUTS = ("pytorch", "keras")
-
-
-def _check_layout(layout):
-    if layout not in _LAYOUTS:
-        raise HtsrError(f"layout must be one of {_LAYOUTS}, got {layout!r}")
-
-
-def conv2d_matrices(kernel, *, layout: Literal["pytorch", "keras"] = "pytorch") -> np.ndarray:
-    """Split a Conv2D kernel into its ``kh * kw`` matrices, shape ``(kh*kw, out, in)``.
-
-    Slice ``k = i * kw + j`` is the ``(out, in)`` matrix of kernel position
-    ``(i, j)``: ``kernel[:, :, i, j]`` for PyTorch's ``(out, in, kh, kw)`` layout,
-    ``kernel[i, j, :, :].T`` for Keras/TensorFlow's ``(kh, kw, in, out)``.
-    Both layouts of the same convolution therefore give identical slices.
-    """
-    _check_layout(layout)
-    K = finite_array(kernel, "kernel", min_ndim=4, max_ndim=4)
-    if layout == "pytorch":
-        out_c, in_c, kh, kw = K.shape
-        return np.ascontiguousarray(np.moveaxis(K, (2, 3), (0, 1)).reshape(kh * kw, out_c, in_c))
-    kh, kw, in_c, out_c = K.shape
-    return np.ascontiguousarray(np.swapaxes(K.reshape(kh * kw, in_c, out_c), 1, 2))
-
-
-def conv1d_matrices(kernel, *, layout: Literal["pytorch", "keras"] = "pytorch") -> np.ndarray:
-    """Split a Conv1D kernel into its ``k`` matrices, shape ``(k, out, in)``.
-
-    PyTorch stores ``(out, in, k)``, Keras ``(k, in, out)``; slice ``j`` is the
-    ``(out, in)`` matrix of kernel position ``j``.
-    """
-    _check_layout(layout)
-    K = finite_array(kernel, "kernel", min_ndim=3, max_ndim=3)
-    if layout == "pytorch":
-        return np.ascontiguousarray(np.moveaxis(K, 2, 0))
-    return np.ascontiguousarray(np.swapaxes(K, 1, 2))
-
-
-_KINDS = ("dense", "embedding", "conv1d", "conv2d")
-
-
-def layer_matrices(weight, kind: str, *, layout: Literal["pytorch", "keras"] = "pytorch") -> np.ndarray:
-    """The matrices whose ESDs describe a layer, as a stack ``(n_slices, rows, cols)``.
-
-    ``kind`` is "dense" (a linear layer: PyTorch ``(out, in)``, Keras ``(in, out)``;
-    the ESD is the same either way), "embedding" (``(vocab, dim)``), "conv1d" or
-    "conv2d" (see :func:`conv1d_matrices`, :func:`conv2d_matrices`).
-    """
-    if kind not in _KINDS:
-        raise HtsrError(f"kind must be one of {_KINDS}, got {kind!r}")
-    if kind in ("dense", "embedding"):
-        W = finite_array(weight, "weight", min_ndim=2, max_ndim=2)
-        return W[None]
-    if kind == "conv1d":
-        return conv1d_matrices(weight, layout=layout)
-    return conv2d_matrices(weight, layout=layout)
-
-
-def layer_esd(weight, kind: str, *, layout: Literal["pytorch", "keras"] = "pytorch",
+def layer_esd(weight, kind: str, *, layout: Layout = "pytorch",
               pool: bool = True, normalize: bool = True,
               method: Literal["gram", "svd", "auto"] = "gram") -> np.ndarray:
     """ESD of a layer's weight tensor.
@@ -214,6 +157,6 @@ def layer_esd(weight, kind: str, *, layout: Literal["pytorch", "keras"] = "pytor
     if min(mats.shape[-2:]) < 1:
         raise DataError(f"{kind} weight of shape {np.shape(weight)} has an empty dimension")
     ev = esd(mats, normalize=normalize, method=method)
-    if kind in ("dense", "embedding"):
+    if kind in SINGLE_MATRIX_KINDS:
         return ev[0]
     return np.sort(ev.ravel()) if pool else ev

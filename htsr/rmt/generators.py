@@ -22,26 +22,42 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax
+from .. import _jax, streams
+from ..data import check_int, check_number, check_ratio
 from ..errors import HtsrError
-from ._checks import check_batch, check_positive, resolve_shape
 
 __all__ = ["gaussian", "pareto", "student_t", "spiked", "spike_location", "spike_threshold"]
 
 
 def _key(seed):
-    """A PRNG key from an integer seed or an existing key."""
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return jax.random.PRNGKey(int(seed) % (2**32))  # deterministic for negative/large ints
+    """A PRNG key from an existing key, or from an integer seed (the ``rmt`` stream of :mod:`htsr.streams`)."""
     if isinstance(seed, jax.Array):
         return seed
-    raise HtsrError(f"seed must be an integer or a JAX PRNG key, got {type(seed).__name__}")
+    try:
+        return streams.key(seed, "rmt")
+    except HtsrError as exc:
+        raise HtsrError(f"{exc} (or a JAX PRNG key)") from None
 
 
-def _shape(M, Q, N, batch):
-    N, M = resolve_shape(M, Q, N)
-    batch = check_batch(batch)
-    return (N, M) if batch is None else (batch, N, M)
+def _shape(M, Q, N, batch) -> tuple[int, ...]:
+    """``(N, M)`` or ``(batch, N, M)``, from ``M`` and exactly one of ``Q`` (``N = round(Q M)``) or ``N >= M``."""
+    M = check_int(M, "M", minimum=1)
+    if (Q is None) == (N is None):
+        raise HtsrError("give exactly one of Q (so that N = round(Q*M)) or N")
+    if Q is not None:
+        N = int(round(check_ratio(Q) * M))
+    else:
+        N = check_int(N, "N", minimum=1)
+        if N < M:
+            raise HtsrError(f"N must be >= M (generators return tall N x M matrices), got N={N}, M={M}")
+    return (N, M) if batch is None else (check_int(batch, "batch", minimum=1), N, M)
+
+
+def _heavy(name, M, Q, N, batch, mu, scale) -> tuple[tuple[int, ...], float, float]:
+    """The shape, ``mu`` and ``scale`` of a heavy-tailed generator, checked."""
+    if mu is None:
+        raise HtsrError(f"{name}() needs the tail index mu > 0")
+    return _shape(M, Q, N, batch), check_number(mu, "mu", positive=True), check_number(scale, "scale", positive=True)
 
 
 def _out(x) -> np.ndarray:
@@ -116,7 +132,7 @@ def gaussian(M: int, Q: float | None = None, *, N: int | None = None, sigma: flo
         float64, shape ``(N, M)`` or ``(batch, N, M)``.
     """
     shape = _shape(M, Q, N, batch)
-    sigma = check_positive(sigma, "sigma")
+    sigma = check_number(sigma, "sigma", positive=True)
     with _jax.x64():
         return _out(_normal_kernel(_key(seed), shape, sigma))
 
@@ -149,11 +165,7 @@ def pareto(M: int, Q: float | None = None, mu: float | None = None, *, N: int | 
     symmetric : bool
         Attach a random sign (default) or not.
     """
-    if mu is None:
-        raise HtsrError("pareto() needs the tail index mu > 0")
-    shape = _shape(M, Q, N, batch)
-    mu = check_positive(mu, "mu")
-    scale = check_positive(scale, "scale")
+    shape, mu, scale = _heavy("pareto", M, Q, N, batch, mu, scale)
     with _jax.x64():
         return _out(_pareto_kernel(_key(seed), shape, mu, scale, bool(symmetric)))
 
@@ -170,11 +182,7 @@ def student_t(M: int, Q: float | None = None, mu: float | None = None, *, N: int
 
     Parameters are as in :func:`pareto`.
     """
-    if mu is None:
-        raise HtsrError("student_t() needs the tail index (degrees of freedom) mu > 0")
-    shape = _shape(M, Q, N, batch)
-    mu = check_positive(mu, "mu")
-    scale = check_positive(scale, "scale")
+    shape, mu, scale = _heavy("student_t", M, Q, N, batch, mu, scale)
     with _jax.x64():
         return _out(_t_kernel(_key(seed), shape, mu, scale))
 
@@ -200,7 +208,7 @@ def spiked(M: int, Q: float | None = None, spikes: Sequence[float] = (), *, N: i
         As in :func:`gaussian`.
     """
     shape = _shape(M, Q, N, batch)
-    sigma = check_positive(sigma, "sigma")
+    sigma = check_number(sigma, "sigma", positive=True)
     s = np.atleast_1d(np.asarray(spikes, dtype=np.float64))
     if s.ndim != 1 or s.size > shape[-1] or not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise HtsrError(f"spikes must be at most M={shape[-1]} finite strengths > 0, got {spikes!r}")
@@ -212,9 +220,7 @@ def spiked(M: int, Q: float | None = None, spikes: Sequence[float] = (), *, N: i
 
 def spike_threshold(Q: float) -> float:
     """Smallest spike strength ``Q**(-1/4)`` that separates from the MP bulk (BBP transition)."""
-    from ._checks import check_Q
-
-    return check_Q(Q) ** -0.25
+    return check_ratio(Q) ** -0.25
 
 
 def spike_location(strength, Q: float, sigma2: float = 1.0) -> np.ndarray:
@@ -224,9 +230,7 @@ def spike_location(strength, Q: float, sigma2: float = 1.0) -> np.ndarray:
     edge ``sigma2 (1 + Q**-0.5)**2`` below that threshold (where the formula
     meets the edge).
     """
-    from ._checks import check_Q
-
-    Q = check_Q(Q)
+    Q = check_ratio(Q)
     s = np.asarray(strength, dtype=np.float64)
     s2 = np.maximum(s, Q**-0.25) ** 2
     return sigma2 * (1.0 + s2) * (1.0 / Q + s2) / s2

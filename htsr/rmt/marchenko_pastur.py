@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data import as_array, check_interval, check_level, check_number, check_ratio
 from ..errors import DataError, HtsrError
-from ._checks import check_positive, check_Q, finite_array
 from .tracy_widom import tw1_quantile, wishart_edge
 
 __all__ = ["mp_pdf", "mp_cdf", "mp_quantile", "mp_edges", "fit_mp", "MPFit", "soft_rank"]
@@ -33,7 +33,7 @@ __all__ = ["mp_pdf", "mp_cdf", "mp_quantile", "mp_edges", "fit_mp", "MPFit", "so
 
 def mp_edges(Q: float, sigma2: float = 1.0) -> tuple[float, float]:
     """Bulk edges ``(lambda_-, lambda_+) = sigma2 (1 -+ Q**-0.5)**2`` for ``Q >= 1``."""
-    Q, sigma2 = check_Q(Q), check_positive(sigma2, "sigma2")
+    Q, sigma2 = check_ratio(Q), check_number(sigma2, "sigma2", positive=True)
     r = Q**-0.5
     return sigma2 * (1.0 - r) ** 2, sigma2 * (1.0 + r) ** 2
 
@@ -41,7 +41,7 @@ def mp_edges(Q: float, sigma2: float = 1.0) -> tuple[float, float]:
 def mp_pdf(x, Q: float, sigma2: float = 1.0) -> np.ndarray | float:
     """Marchenko-Pastur density at ``x`` (0 outside the bulk; +inf at x = 0 when Q = 1)."""
     a, b = mp_edges(Q, sigma2)
-    x = np.asarray(finite_array(x, "x"), dtype=np.float64)
+    x = np.asarray(as_array(x, "x"), dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         inside = (x > a) & (x < b)
         xc = np.where(inside, x, (a + b) / 2.0)
@@ -65,16 +65,16 @@ def _cdf(x: np.ndarray, Q: float, sigma2: float) -> np.ndarray:
 
 def mp_cdf(x, Q: float, sigma2: float = 1.0) -> np.ndarray | float:
     """Marchenko-Pastur distribution function (closed form, see module docstring)."""
-    Q, sigma2 = check_Q(Q), check_positive(sigma2, "sigma2")
-    x = np.asarray(finite_array(x, "x"), dtype=np.float64)
+    Q, sigma2 = check_ratio(Q), check_number(sigma2, "sigma2", positive=True)
+    x = np.asarray(as_array(x, "x"), dtype=np.float64)
     out = _cdf(x, Q, sigma2)
     return float(out) if out.ndim == 0 else out
 
 
 def mp_quantile(p, Q: float, sigma2: float = 1.0) -> np.ndarray | float:
     """Inverse of :func:`mp_cdf` for ``0 <= p <= 1`` (bisection to machine precision)."""
-    Q, sigma2 = check_Q(Q), check_positive(sigma2, "sigma2")
-    p = np.asarray(finite_array(p, "p"), dtype=np.float64)
+    Q, sigma2 = check_ratio(Q), check_number(sigma2, "sigma2", positive=True)
+    p = np.asarray(as_array(p, "p"), dtype=np.float64)
     if np.any((p < 0) | (p > 1)):
         raise HtsrError("p must lie in [0, 1]")
     a, b = mp_edges(Q, sigma2)
@@ -89,7 +89,7 @@ def mp_quantile(p, Q: float, sigma2: float = 1.0) -> np.ndarray | float:
 
 def soft_rank(evals, Q: float, sigma2: float) -> float:
     """MP soft rank ``lambda_+ / lambda_max``: near 1 for noise, small for a strong top eigenvalue."""
-    ev = finite_array(evals, "evals", min_ndim=1, max_ndim=1)
+    ev = as_array(evals, "evals", min_ndim=1, max_ndim=1)
     top = float(np.max(ev))
     if top <= 0:
         raise DataError("evals has no positive eigenvalue")
@@ -187,22 +187,21 @@ def fit_mp(evals, Q: float, *, sigma2: float | None = None, confidence: float = 
     -------
     MPFit
     """
-    Q = check_Q(Q)
-    ev = np.sort(np.asarray(finite_array(evals, "evals", min_ndim=1, max_ndim=1), dtype=np.float64))
+    Q = check_ratio(Q)
+    ev = np.sort(np.asarray(as_array(evals, "evals", min_ndim=1, max_ndim=1), dtype=np.float64))
     if ev.size < 2:
         raise DataError(f"need at least 2 eigenvalues, got {ev.size}")
     if ev[-1] <= 0:
         raise DataError("evals has no positive eigenvalue")
-    if not 0.0 < confidence < 1.0:
-        raise HtsrError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
-    lo, hi = p_range
+    confidence = check_level(confidence, "confidence")
+    lo, hi = check_interval(p_range, "p_range")
     if not 0.0 <= lo < hi <= 1.0:
         raise HtsrError(f"p_range must satisfy 0 <= low < high <= 1, got {p_range!r}")
     if sigma2 is None:
         sigma2 = _fit_sigma2(ev, Q, (lo, hi))
         if not sigma2 > 0:
             raise DataError("fitted sigma2 is not positive (are the eigenvalues mostly zero?)")
-    sigma2 = check_positive(sigma2, "sigma2")
+    sigma2 = check_number(sigma2, "sigma2", positive=True)
     M = ev.size
     N = max(int(round(Q * M)), M)
     a, b = mp_edges(Q, sigma2)

@@ -35,8 +35,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import airy
 
+from ..data import as_array, check_int, check_number
 from ..errors import HtsrError
-from ._checks import check_positive, finite_array
 
 __all__ = ["tw1_cdf", "tw1_sf", "tw1_quantile", "wishart_edge", "WishartEdge"]
 
@@ -82,14 +82,14 @@ def tw1_cdf(s, *, m: int = _M_DEFAULT) -> np.ndarray | float:
     m : int
         Quadrature nodes (absolute accuracy ~3e-14 at the default 96; see module docstring).
     """
-    arr = finite_array(s, "s")
+    arr = as_array(s, "s")
     out = _det(np.asarray(arr, dtype=np.float64), int(m), complement=False)
     return float(out) if out.ndim == 0 else out
 
 
 def tw1_sf(s, *, m: int = _M_DEFAULT) -> np.ndarray | float:
     """Survival function ``1 - F1(s)`` (absolute accuracy ~3e-14)."""
-    arr = finite_array(s, "s")
+    arr = as_array(s, "s")
     out = _det(np.asarray(arr, dtype=np.float64), int(m), complement=True)
     return float(out) if out.ndim == 0 else out
 
@@ -100,7 +100,7 @@ def tw1_quantile(p, *, m: int = _M_DEFAULT) -> np.ndarray | float:
     Reference values: p = 0.90, 0.95, 0.99 give 0.4501, 0.9793, 2.0234
     (Johnstone 2001, Table 1: 0.45, 0.98, 2.02).
     """
-    arr = np.asarray(finite_array(p, "p"), dtype=np.float64)
+    arr = np.asarray(as_array(p, "p"), dtype=np.float64)
     if np.any((arr <= 0) | (arr >= 1)):
         raise HtsrError("p must lie strictly between 0 and 1")
     out = np.vectorize(lambda q: _quantile(float(q), int(m)), otypes=[np.float64])(arr)
@@ -138,9 +138,10 @@ def wishart_edge(M: int, N: int, sigma2: float = 1.0) -> WishartEdge:
 
     ``W`` is ``N x M`` with i.i.d. ``Normal(0, sigma2)`` entries and ``N >= M``.
     """
-    if int(M) != M or int(N) != N or M < 1 or N < 2 or N < M:
-        raise HtsrError(f"need integers N >= M >= 1 and N >= 2, got N={N!r}, M={M!r}")
-    sigma2 = check_positive(sigma2, "sigma2")
+    M, N = check_int(M, "M", minimum=1), check_int(N, "N", minimum=2)
+    if N < M:
+        raise HtsrError(f"N must be >= M, got N={N}, M={M}")
+    sigma2 = check_number(sigma2, "sigma2", positive=True)
     a, b = np.sqrt(N - 1.0), np.sqrt(float(M))
     center = (a + b) ** 2
     scale = (a + b) * (1.0 / a + 1.0 / b) ** (1.0 / 3.0)

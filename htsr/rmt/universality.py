@@ -44,8 +44,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..data import as_array, check_level, check_number
 from ..errors import HtsrError
-from ._checks import check_positive, finite_array
 
 __all__ = [
     "UniversalityClass",
@@ -95,7 +95,7 @@ _CLASSES = (
 
 def esd_exponent(mu) -> np.ndarray | float:
     """Asymptotic ESD exponent: ``1 + mu/2`` for ``0 < mu < 4``, NaN for ``mu >= 4``."""
-    m = np.asarray(finite_array(mu, "mu"), dtype=np.float64)
+    m = np.asarray(as_array(mu, "mu"), dtype=np.float64)
     if np.any(m <= 0):
         raise HtsrError("mu must be > 0")
     out = np.where(m < 4.0, 1.0 + m / 2.0, np.nan)
@@ -104,7 +104,7 @@ def esd_exponent(mu) -> np.ndarray | float:
 
 def universality_class(mu: float) -> UniversalityClass:
     """Classify a tail index ``mu > 0`` (see the module docstring)."""
-    mu = check_positive(mu, "mu")
+    mu = check_number(mu, "mu", positive=True)
     for name, key, lo, hi, bulk, edge in _CLASSES:
         if lo <= mu < hi:
             return UniversalityClass(name, key, mu, lo, hi, float(esd_exponent(mu)), bulk, edge)
@@ -164,12 +164,11 @@ class AlphaMuRelation:
     def from_samples(cls, mu, alpha, *, M: int | None = None, Q: float | None = None,
                      coverage: float = 0.9, source: str = "simulation") -> "AlphaMuRelation":
         """Band from simulated pairs: the central ``coverage`` quantiles of alpha at each distinct mu."""
-        mu = np.asarray(finite_array(mu, "mu", min_ndim=1, max_ndim=1), dtype=np.float64)
+        mu = np.asarray(as_array(mu, "mu", min_ndim=1, max_ndim=1), dtype=np.float64)
         alpha = np.asarray(alpha, dtype=np.float64)
         if alpha.shape != mu.shape:
             raise HtsrError(f"mu and alpha must have the same shape, got {mu.shape} and {alpha.shape}")
-        if not 0 < coverage < 1:
-            raise HtsrError(f"coverage must lie in (0, 1), got {coverage!r}")
+        coverage = check_level(coverage, "coverage")
         grid = np.unique(mu)
         lo, hi = [], []
         for m in grid:
@@ -186,7 +185,7 @@ class AlphaMuRelation:
         Solved exactly on each linear segment of the band; if the compatible set
         has gaps, its hull is returned.
         """
-        alpha = check_positive(alpha, "alpha")
+        alpha = check_number(alpha, "alpha", positive=True)
         lows, highs = [], []
         for i in range(self.mu.size - 1):
             t = _segment(alpha, self.alpha_low[i], self.alpha_low[i + 1],
@@ -226,7 +225,7 @@ def asymptotic_relation(mu_max: float = 4.0, *, n: int = 401) -> AlphaMuRelation
     For ``alpha >= 1 + mu_max/2`` the relation is open above: any ``mu >= mu_max``
     (the weakly heavy-tailed class has no limiting power-law tail).
     """
-    mu_max = check_positive(mu_max, "mu_max")
+    mu_max = check_number(mu_max, "mu_max", positive=True)
     mu = np.linspace(mu_max / n, mu_max, n)
     a = 1.0 + mu / 2.0
     return AlphaMuRelation(mu, a, a, source="asymptotic: alpha = 1 + mu/2", open_above=True)
@@ -248,7 +247,7 @@ _ASYMPTOTIC = asymptotic_relation()
 
 def weightwatcher_mu4alpha(alpha: float) -> float:
     """WeightWatcher's rule: ``2 (alpha - 1)`` below 2, ``2`` on [2, 3], ``alpha - 1`` above 3."""
-    alpha = check_positive(alpha, "alpha")
+    alpha = check_number(alpha, "alpha", positive=True)
     if alpha < 2.0:
         return 2.0 * (alpha - 1.0)
     if alpha <= 3.0:

@@ -14,16 +14,21 @@
 Sources: safetensors files and sharded folders (``model.safetensors.index.json``),
 PyTorch checkpoints (``torch.load(weights_only=True)``; sharded
 ``pytorch_model.bin.index.json`` too), ``torch.nn.Module`` objects and state
-dicts, NumPy ``.npz``/``.npy``, Keras ``.keras``/``.h5`` through h5py, and
-JAX/Flax parameter pytrees.  PyTorch and h5py are optional
-(``htsr[torch]``, ``htsr[keras]``) and imported only when a source needs
+dicts, NumPy ``.npz``/``.npy``, Keras ``.keras``/``.h5`` through h5py,
+JAX/Flax parameter pytrees, GGUF files (every type the ``gguf`` package
+dequantizes, read as float32; Llama-family names mapped to Hugging Face's, the
+GGUF name kept in ``info.stored_name``) and ONNX models (initializers and
+``Constant`` nodes, each tensor's kind from the op that consumes it).  PyTorch,
+h5py, gguf and onnx are optional (``htsr[torch]``, ``htsr[keras]``,
+``htsr[gguf]``, ``htsr[onnx]``) and imported only when a source needs
 them; safetensors and NumPy files never need PyTorch.  Each
 :class:`Tensor` carries a kind (:func:`classify`) and a layout
 (``"pytorch"``/``"keras"``) that ``htsr.rmt.layer_matrices`` takes as they are.
 
 Every failure to read is a :class:`~htsr.errors.WeightsError` that names the
 file and the problem.  A file never makes htsr read another: HDF5 external
-storage, external links and virtual datasets are refused.  Values are never altered: NaN and inf come through,
+storage, external links and virtual datasets are refused; ONNX external data
+(which the format defines) is read only from files inside the model's folder.  Values are never altered: NaN and inf come through,
 and :meth:`Tensor.nonfinite_message` describes them.  See docs/weights.md.
 """
 

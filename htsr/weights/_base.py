@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import WeightsError
-from ._tensor import TensorInfo
+from ._tensor import MATRIX_KINDS, TensorInfo
 
-__all__ = ["Reader", "need", "widen"]
+__all__ = ["Reader", "need", "widen", "StoredInfo"]
 
 _EXTRAS = {"torch": "torch", "h5py": "keras", "safetensors": "safetensors"}
 
@@ -48,3 +49,34 @@ def widen(a: np.ndarray) -> np.ndarray:
     if a.dtype.kind == "f" and a.dtype.itemsize < 4:
         return a.astype(np.float32)
     return a
+
+
+@dataclass(frozen=True)
+class StoredInfo(TensorInfo):
+    """A :class:`TensorInfo` that also keeps what the file itself says of the tensor.
+
+    Attributes
+    ----------
+    stored_name : str or None
+        The tensor's name in the file when htsr reports it under another (GGUF's
+        ``blk.0.attn_q.weight`` for ``model.layers.0.self_attn.q_proj.weight``).
+    stored_type : str or None
+        How the file stores the values when it is not a NumPy dtype (GGML's ``Q4_K``), or
+        the operation that uses it (ONNX's ``MatMul``).
+    note : str or None
+        Why the tensor has no spectrum, when the file says more than its shape and dtype
+        (an ONNX constant used only by ``Mul``); :meth:`no_spectrum_reason` returns it.
+    """
+
+    stored_name: str | None = None
+    stored_type: str | None = None
+    note: str | None = None
+
+    def no_spectrum_reason(self) -> str | None:
+        if self.note is not None and self.kind not in MATRIX_KINDS:
+            return self.note
+        return super().no_spectrum_reason()
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "stored_name": self.stored_name, "stored_type": self.stored_type,
+                "note": self.note}

@@ -10,8 +10,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..errors import WeightsError
+from ..kinds import KINDS, check_layout
 from ._base import Reader
-from ._tensor import KINDS, Tensor, TensorInfo
+from ._tensor import Tensor, TensorInfo
 
 __all__ = ["load", "list_tensors", "get", "open_reader", "TensorStream", "FORMATS"]
 
@@ -23,8 +24,9 @@ FORMATS = {
     "npy": (".npy",),
     "keras": (".keras",),
     "h5": (".h5", ".hdf5"),
+    "gguf": (".gguf",),
+    "onnx": (".onnx",),
 }
-_LAYOUTS = ("pytorch", "keras")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
@@ -48,6 +50,8 @@ def _sniff(path: Path) -> str:
         head = f.read(16)
     if head.startswith(_HDF5_MAGIC):
         return "h5"
+    if head.startswith(b"GGUF"):
+        return "gguf"
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(path) as z:
@@ -69,7 +73,7 @@ def _sniff(path: Path) -> str:
     raise WeightsError(
         f"{path}: unknown weights format (suffix {path.suffix or 'none'!r}, contents not "
         "recognised); htsr reads .safetensors (and *.safetensors.index.json), .pt/.pth/.bin/.ckpt, "
-        ".npz, .npy, .keras, .h5/.hdf5, or a directory holding them")
+        ".npz, .npy, .keras, .h5/.hdf5, .gguf, .onnx, or a directory holding them")
 
 
 def _open_path(path: Path, layout: str | None) -> Reader:
@@ -96,12 +100,18 @@ def _open_path(path: Path, layout: str | None) -> Reader:
     if fmt == "npy":
         from ._numpy import NpyReader
         return NpyReader(path, layout=layout)
+    if fmt == "gguf":
+        from ._gguf import GGUFReader
+        return GGUFReader(path, layout=layout)
+    if fmt == "onnx":
+        from ._onnx import OnnxReader
+        return OnnxReader(path, layout=layout)
     from ._h5 import H5Reader, open_keras
     return open_keras(path, layout=layout) if fmt == "keras" else H5Reader(path, layout=layout)
 
 
 def _open_dir(path: Path, layout: str | None) -> Reader:
-    """A model folder: safetensors first (index, then shards), then PyTorch, Keras, NumPy."""
+    """A model folder: safetensors first (index, then shards), then ONNX, PyTorch, Keras, NumPy, GGUF."""
     files = sorted(p for p in path.iterdir() if p.is_file())
     idx = sorted((p for p in files if p.name.endswith(".safetensors.index.json")),
                  key=lambda p: p.name != "model.safetensors.index.json")
@@ -116,7 +126,9 @@ def _open_dir(path: Path, layout: str | None) -> Reader:
     for p in files:
         if p.name.endswith((".bin.index.json", ".pt.index.json", ".pth.index.json")):
             return _open_path(p, layout)
-    for group in (FORMATS["torch"], FORMATS["keras"] + FORMATS["h5"], FORMATS["npz"]):
+    # ONNX before PyTorch: an ONNX model's external data is often named *.bin
+    for group in (FORMATS["onnx"], FORMATS["torch"], FORMATS["keras"] + FORMATS["h5"], FORMATS["npz"],
+                  FORMATS["gguf"]):
         found = [p for p in files if p.name.lower().endswith(group)]
         if len(found) == 1:
             return _open_path(found[0], layout)
@@ -124,13 +136,13 @@ def _open_dir(path: Path, layout: str | None) -> Reader:
             raise WeightsError(f"{path}: holds {len(found)} weight files of one format and no index "
                                f"({', '.join(p.name for p in found[:5])}); name the file to read")
     raise WeightsError(f"{path}: the directory holds no weight files (looked for *.safetensors, "
-                       "model.safetensors.index.json, *.pt/.pth/.bin/.ckpt, *.keras, *.h5, *.npz)")
+                       "model.safetensors.index.json, *.pt/.pth/.bin/.ckpt, *.keras, *.h5, *.npz, *.gguf, "
+                       "*.onnx)")
 
 
 def open_reader(source, *, layout: str | None = None, sep: str = "/") -> Reader:
     """A :class:`Reader` for any source :func:`load` accepts (files are opened, values not read)."""
-    if layout is not None and layout not in _LAYOUTS:
-        raise WeightsError(f"layout must be one of {_LAYOUTS} or None, got {layout!r}")
+    check_layout(layout, allow_none=True, error=WeightsError)
     if isinstance(source, (str, os.PathLike)):
         return _open_path(Path(source).expanduser(), layout)
     torch = sys.modules.get("torch")
@@ -242,7 +254,7 @@ def load(source, *, names: Iterable[str] | str | None = None, kinds: Iterable[st
     source : path or object
         A file (``.safetensors``, ``*.safetensors.index.json``, ``.pt``/``.pth``/
         ``.bin``/``.ckpt``, ``pytorch_model.bin.index.json``, ``.npz``, ``.npy``,
-        ``.keras``, ``.h5``/``.hdf5``; other names are recognised by their
+        ``.keras``, ``.h5``/``.hdf5``, ``.gguf``, ``.onnx``; other names are recognised by their
         contents), a model directory, a ``torch.nn.Module``, a state dict, or
         a JAX/Flax pytree of arrays.
     names : str or iterable of str, optional

@@ -8,13 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import WeightsError
+from ..kinds import KINDS, MATRIX_KINDS
 
+# KINDS and MATRIX_KINDS are htsr.kinds', re-exported: the readers give the kinds, rmt splits them
 __all__ = ["Tensor", "TensorInfo", "classify", "KINDS", "MATRIX_KINDS", "TORCH_QUANTIZED", "natural_key"]
-
-#: Every kind a tensor can be given (see :func:`classify`).
-KINDS = ("dense", "embedding", "conv1d", "conv2d", "bias", "norm", "other")
-#: The kinds whose weights have a spectrum (the kinds ``htsr.rmt.layer_matrices`` takes).
-MATRIX_KINDS = ("dense", "embedding", "conv1d", "conv2d")
 
 _NORM_TOKEN = re.compile(r"^(ln|bn|gn|rms)\d*$")
 _NORM_WORDS = ("norm", "running_mean", "running_var", "num_batches_tracked")
