@@ -63,9 +63,19 @@ def tail_cap(n: int, p: float) -> int:
 
 
 @partial(jax.jit, static_argnames=("n",))
+def resample_indices(keys, *, n):
+    """Nonparametric bootstrap: ``n`` indices drawn with replacement from ``range(n)``, per key."""
+    return jax.vmap(lambda k: jax.random.randint(k, (n,), 0, n))(keys)
+
+
 def resample_rows(keys, x, *, n):
-    """Nonparametric bootstrap: ``n`` draws with replacement from ``x``, sorted, per key."""
-    return jax.vmap(lambda k: jnp.sort(x[jax.random.randint(k, (n,), 0, n)]))(keys)
+    """Nonparametric bootstrap: ``n`` draws with replacement from ``x``, sorted, per key (a NumPy array).
+
+    The draws are JAX's (:func:`resample_indices`); the gather and the sort are NumPy's,
+    several times faster than XLA's sort on CPU, with the same result.
+    """
+    idx = np.asarray(resample_indices(keys, n=n))
+    return np.sort(np.asarray(x, dtype=np.float64)[idx], axis=1)
 
 
 def fixed_xmin(fit: PowerLawFit) -> bool:

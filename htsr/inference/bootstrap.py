@@ -241,8 +241,7 @@ def bootstrap_rows(x, seed: int, start: int, stop: int) -> np.ndarray:
     """Resamples ``start .. stop-1`` of the sorted sample ``x`` under ``seed`` (the ``bootstrap``
     stream of :mod:`htsr.streams`), each sorted: shape (stop - start, len(x))."""
     with _jax.x64():
-        return np.asarray(R.resample_rows(streams.keys(seed, "bootstrap", start, stop),
-                                          np.asarray(x, dtype=np.float64), n=len(x)))
+        return R.resample_rows(streams.keys(seed, "bootstrap", start, stop), x, n=len(x))
 
 
 def jackknife_rows(x, groups: int, seed: int) -> list:
