@@ -18,7 +18,6 @@ import numpy as np
 
 from .. import _jax
 from ..data import check_int
-from ..data import check_seed as _check_seed
 from ..fitting.refit import BATCH, fixed_range_replicates, refit, run_batches  # noqa: F401 (used by gof/bootstrap)
 from ..fitting.result import BatchFit, PowerLawFit
 from ..models.sampling import law_rows, law_sample  # noqa: F401 (re-exported for gof)
@@ -26,10 +25,6 @@ from ..models.sampling import law_rows, law_sample  # noqa: F401 (re-exported fo
 
 def check_reps(reps, name="reps") -> int:
     return check_int(reps, name, minimum=1)
-
-
-def check_seed(seed) -> int:
-    return _check_seed(seed)
 
 
 @partial(jax.jit, static_argnames=("n", "cap", "discrete", "bounded"))
