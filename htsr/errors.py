@@ -54,3 +54,10 @@ class IntervalWarning(UserWarning):
 
 
 __all__ += ["IntervalWarning"]
+
+
+class CheckpointWarning(UserWarning):
+    """A report's checkpoint was not used as found: results of another source or options (docs/report.md)."""
+
+
+__all__ += ["CheckpointWarning"]

@@ -26,8 +26,10 @@ from .data import as_array, check_choice
 __all__ = ["KINDS", "MATRIX_KINDS", "SINGLE_MATRIX_KINDS", "LAYOUTS", "check_layout", "check_kind",
            "conv2d_matrices", "conv1d_matrices", "layer_matrices", "matrix_shape"]
 
-#: Every kind a tensor can be given (see :func:`htsr.weights.classify`).
-KINDS = ("dense", "embedding", "conv1d", "conv2d", "bias", "norm", "other")
+#: Every kind a tensor can be given (see :func:`htsr.weights.classify`).  ``"experts"`` is a
+#: stack of mixture-of-experts matrices ``[E, ., .]``: no spectrum as one tensor; the report
+#: reads each expert as its own matrix (``htsr.weights.load(..., expand=True)``, docs/llm.md).
+KINDS = ("dense", "embedding", "conv1d", "conv2d", "bias", "norm", "experts", "other")
 #: The kinds whose weights have a spectrum (the kinds :func:`layer_matrices` takes).
 MATRIX_KINDS = ("dense", "embedding", "conv1d", "conv2d")
 #: The kinds whose weight is one matrix (a convolution is one matrix per kernel position).

@@ -392,7 +392,7 @@ def test_sampler_flags_are_checked_before_any_work(sample_file, tiny_weights, tm
 
     monkeypatch.setattr(htsr.bayes, "fit_many", recording)
     assert main(["report", str(tiny_weights), "--bayes", "--no-intervals", "--draws", "30", "--warmup", "20",
-                 "--chains", "3", "--target-accept", "0.97", "--out", str(tmp_path / "rep")]) == 2
+                 "--chains", "3", "--target-accept", "0.97", "--no-progress", "--out", str(tmp_path / "rep")]) == 2
     _one_line_error(capsys, "stopped after recording")
     assert {k: seen[k] for k in ("draws", "warmup", "chains", "target_accept")} == dict(
         draws=30, warmup=20, chains=3, target_accept=0.97)

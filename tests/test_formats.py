@@ -208,9 +208,9 @@ def test_gguf_unknown_architecture_keeps_gguf_names_and_spells_out_kinds(gguf, t
                                       ("blk.0.ssm_in.weight", _heavy((128, 64)), None),
                                       ("blk.0.ffn_up_exps.weight", _heavy((4, 32, 64)), None)])
     kinds = {i.name: i.kind for i in hw.list_tensors(path)}
-    # embd is an embedding; stacked experts are several matrices, not a 1-D convolution
+    # embd is an embedding; stacked experts are several matrices (kind "experts"), not a 1-D convolution
     assert kinds == {"token_embd.weight": "embedding", "blk.0.ssm_in.weight": "dense",
-                     "blk.0.ffn_up_exps.weight": "other"}
+                     "blk.0.ffn_up_exps.weight": "experts"}
 
 
 def test_gguf_type_gguf_cannot_dequantize_is_listed_with_its_reason(gguf, tmp_path):
@@ -239,7 +239,8 @@ def test_gguf_report_gives_rows(gguf, tmp_path, capsys):
         ("blk.0.attn_k.weight", _encode(gguf, _heavy((64, 256)), T.Q8_K), T.Q8_K)])  # gguf cannot dequantize
     rows, summary = _report_cli(path, tmp_path / "out", capsys)
     assert dict(summary["skipped"]) == {"model.layers.0.self_attn.k_proj.weight": "GGML type Q8_K: the gguf "
-                                        f"package {importlib.metadata.version('gguf')} cannot dequantize it"}
+                                        f"package {importlib.metadata.version('gguf')} cannot dequantize it",
+                                        "model.layers.0.input_layernorm.weight": "1-D: a norm has no spectrum"}
     by_name = {r["name"]: r for r in rows}
     assert set(by_name) == {"model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight",
                             "model.layers.0.mlp.down_proj.weight"}

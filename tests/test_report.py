@@ -566,7 +566,8 @@ def test_report_options_are_one_typed_spec(small, small_report):
     spec = small_report.spec
     assert isinstance(spec, ReportSpec) and isinstance(spec.fit, LayerFitOptions)
     assert spec.intervals == IntervalSpec(reps=REPS) and spec.posterior is False
-    assert spec.to_dict()["fit"] == dict(normalize=False, evals_threshold=1e-5, bounded=True, gof=False, gof_reps=200)
+    assert spec.to_dict()["fit"] == dict(normalize=False, evals_threshold=1e-5, bounded=True, gof=False, gof_reps=200,
+                                         device=htsr._device.platform("auto"))  # where "auto" ran
     assert ReportSpec(intervals=IntervalSpec(method="bayes")).posterior  # a posterior interval needs the model
     assert ReportSpec(bayes=BayesSpec(chains=3), posterior=True).to_dict()["bayes"]["chains"] == 3
     with pytest.raises(HtsrError, match="thresholds must be an htsr.report.Thresholds, got"):

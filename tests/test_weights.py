@@ -391,13 +391,17 @@ def test_real_keras_model(tmp_path, monkeypatch):
     path = tmp_path / "m.keras"
     model.save(path)
     model.save_weights(tmp_path / "m.weights.h5")
-    for source in (path, tmp_path / "m.weights.h5"):
+    conv_l, bn_l, _, dense_l = model.layers
+    names = {path: (f"{conv_l.name}/kernel", f"{dense_l.name}/kernel", f"{bn_l.name}/gamma"),  # .keras: the model's
+             tmp_path / "m.weights.h5": ("layers/conv2d/vars/0", "layers/dense/vars/0",  # no config: stored paths
+                                         "layers/batch_normalization/vars/0")}
+    for source, (c, d, b) in names.items():
         got = {t.name: t for t in hw.load(source)}
-        conv = got["layers/conv2d/vars/0"]
+        conv = got[c]
         assert conv.kind == "conv2d" and conv.layout == "keras" and conv.shape == (3, 3, 3, 4)
         np.testing.assert_array_equal(conv.array, keras.ops.convert_to_numpy(model.layers[0].kernel))
-        assert got["layers/dense/vars/0"].kind == "dense" and got["layers/dense/vars/0"].shape == (64, 5)
-        assert got["layers/batch_normalization/vars/0"].kind == "norm"
+        assert got[d].kind == "dense" and got[d].shape == (64, 5)
+        assert got[b].kind == "norm"
 
 
 # ---------------------------------------------------------------- pytrees
@@ -687,7 +691,9 @@ def test_npy_version_3_header_is_checked(tmp_path):
 
 # ---------------------------------------------------------------- tensors with no spectrum say why
 @pytest.mark.parametrize("name, shape, dtype, reason", [
-    ("w", (60, 40), "int8", "int8 without scales: integer tensor, not dequantized"),
+    ("w", (60, 40), "int8", None),  # an int8 matrix is a row (its spectrum is of the raw integers)
+    ("l.qweight", (60, 40), "int32", "int32: low-bit weights packed into integer words (GPTQ/AWQ)"),
+    ("counts", (6,), "int32", "1-D int32: an integer vector, not a weight matrix"),
     ("position_ids", (1, 512), "int64", "int64: integer tensor (positions, ids, counters), not weights"),
     ("w", (6, 4), "complex128", "complex128: complex weights are not supported"),
     ("mask", (6, 4), "bool", "bool: not numeric weights"),

@@ -39,7 +39,7 @@ from ..models.sampling import law_rows
 from ..streams import cell_word, keys as stream_keys
 from .grid import Grid
 
-__all__ = ["run_cell", "FIELDS", "gamma_hdi"]
+__all__ = ["run_cell", "cell_samples", "fit_cell", "FIELDS", "gamma_hdi"]
 
 # per (estimator, replicate): float fields, then integer ones
 FIELDS = ("alpha_hat", "alpha_lo", "alpha_hi", "xmin", "D")
@@ -59,8 +59,9 @@ def gamma_hdi(shape: float, rate: float, level: float) -> tuple[float, float]:
     return float(g.ppf(res.x)), float(g.ppf(res.x + level))
 
 
-def _samples(grid: Grid, cell: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(reps, P) rows sorted ascending, positive values first, and their counts."""
+def cell_samples(grid: Grid, cell: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The values one cell fits: (reps, P) rows sorted ascending, positive values first,
+    and their counts (draws and spectra; a pure function of ``(grid, cell)``)."""
     keys = stream_keys(grid.seed, "calibration", 0, grid.reps, cell_word(grid.generator, cell))
     if grid.generator == "power_law":
         with _jax.x64():
@@ -96,7 +97,7 @@ def _wald(alpha, sigma, z):
 
 
 def run_cell(grid: Grid, cell: dict) -> dict:
-    """Fit every estimator on every replicate of one cell.
+    """Fit every estimator on every replicate of one cell: :func:`fit_cell` of :func:`cell_samples`.
 
     Returns
     -------
@@ -104,7 +105,12 @@ def run_cell(grid: Grid, cell: dict) -> dict:
         ``{field: (n_estimators, reps) array}`` for :data:`FIELDS` and ``n_tail``,
         and ``n_values``: ``(reps,)`` the number of values fitted per replicate.
     """
-    x, counts = _samples(grid, cell)
+    x, counts = cell_samples(grid, cell)
+    return fit_cell(grid, x, counts)
+
+
+def fit_cell(grid: Grid, x: np.ndarray, counts: np.ndarray) -> dict:
+    """Every estimator of ``grid`` on the rows ``x`` (counts ``counts``) of one cell: :func:`run_cell`'s result."""
     E, R = len(grid.estimators), grid.reps
     out = {f: np.full((E, R), np.nan) for f in FIELDS}
     out["n_tail"] = np.zeros((E, R), dtype=np.int64)

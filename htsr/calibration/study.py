@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from .._progress import resolve
 from ..data import check_output, to_plain
 from ..errors import HtsrError
 from ..rmt import esd_exponent
-from .cells import FIELDS, run_cell
+from .cells import FIELDS, cell_samples, fit_cell, run_cell
 from .grid import Grid, make_grid
 from .table import DESCRIPTIONS, open_study, save_study, storage_engine, summarize
 
@@ -188,8 +189,7 @@ def calibrate(generator: str, *, mu=None, M=None, Q=None, alpha=None, n=None,
 
     try:
         if client is None:
-            for cell in todo:
-                record(cell, run_cell(grid, cell))
+            _in_process(grid, todo, record)
         else:
             _on_cluster(client, grid, todo, record)
     except BaseException:
@@ -216,6 +216,27 @@ def _save_or_keep(ds, path: Path) -> None:
         save_study(ds, spare)
         raise HtsrError(f"cannot write the study to {path} ({exc.strerror or exc}); "
                         f"it was saved to {spare} instead") from None
+
+
+def _in_process(grid: Grid, todo: list, record) -> None:
+    """The cells one after another, each cell's draws and spectra made while the cell before
+    it is fitted (a second thread), so the fits do not leave the cores idle between the
+    eigendecompositions.  Each cell's numbers are :func:`run_cell`'s."""
+    if len(todo) < 2:
+        for cell in todo:
+            record(cell, run_cell(grid, cell))
+        return
+    with ThreadPoolExecutor(max_workers=1) as ahead:
+        pending = ahead.submit(cell_samples, grid, todo[0])
+        try:
+            for k, cell in enumerate(todo):
+                x, counts = pending.result()
+                if k + 1 < len(todo):
+                    pending = ahead.submit(cell_samples, grid, todo[k + 1])
+                record(cell, fit_cell(grid, x, counts))
+        except BaseException:
+            pending.cancel()
+            raise
 
 
 def _on_cluster(client, grid: Grid, todo: list, record) -> None:

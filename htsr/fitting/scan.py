@@ -170,7 +170,7 @@ def continuous_scan_kernels(lx, alpha, n, P) -> Scan:
     def points(bs, js, starts, step):
         return K.continuous_block_points(lx, alpha, n, bs, js, starts, step, f=levels.fanout)
 
-    return Scan(exact=lambda bs, js: K.continuous_exact_d(lx, alpha, n, bs, js),
+    return Scan(exact=lambda bs, js: K.continuous_exact_d(lx, alpha, n, bs, js, peak=True)[0],
                 peak=lambda bs, js: K.continuous_exact_d(lx, alpha, n, bs, js, peak=True), chunk=exact_pairs(P),
                 spread=lambda bs, js, m: K.continuous_refined_bound(lx, alpha, n, bs, js, m=m),
                 window=lambda bs, js, h: K.continuous_window_bound(lx, alpha, n, bs, js, h),
@@ -203,7 +203,7 @@ def discrete_scan_kernels(u, c, alpha, nt, cb, nu, U) -> Scan:
     def points(bs, js, starts, step):
         return K.discrete_block_points(u, c, alpha, nt, cb, nu, bs, js, starts, step, f=levels.fanout)
 
-    return Scan(exact=lambda bs, js: K.discrete_exact_d(u, c, alpha, nt, cb, nu, bs, js),
+    return Scan(exact=lambda bs, js: K.discrete_exact_d(u, c, alpha, nt, cb, nu, bs, js, peak=True)[0],
                 peak=lambda bs, js: K.discrete_exact_d(u, c, alpha, nt, cb, nu, bs, js, peak=True),
                 chunk=exact_pairs(U, 1 << 13),
                 spread=lambda bs, js, m: K.discrete_refined_bound(u, c, alpha, nt, cb, nu, bs, js, m=m),

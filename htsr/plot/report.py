@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import HtsrError
 from ..report.intervals import NO_INTERVAL
+from ..report.result import skipped_counts
 from ..report.verdict import format_interval
 from ._svg import MIN_FONT_PT, plain_log_ticks, svg
 from ._ticks import tidy_log_xaxis
@@ -331,6 +332,24 @@ def _depth_html(rep) -> str:
     return f"<div id=depth class=scroll>{svg(fig, 'htsr-depth', 'alpha by depth')}</div>"
 
 
+def _skipped_html(rep) -> str:
+    """"Not reported": every tensor with no row and why, grouped by reason (a count per group)."""
+    if not rep.skipped:
+        return ""
+    groups: dict = {}
+    for s in rep.skipped:
+        groups.setdefault(getattr(s, "group", "other tensors"), []).append(s)
+    parts = []
+    for group in skipped_counts(rep.skipped):
+        items = "".join(f"<li><code>{html.escape(n)}</code>: {html.escape(w)}</li>" for n, w in groups[group])
+        parts.append(f"<details id='skipped-{html.escape(group.replace(' ', '-'))}'><summary>"
+                     f"{len(groups[group])} {html.escape(group)}</summary><ul>{items}</ul></details>")
+    n = len(rep.skipped)
+    return (f"<h2 id=skipped>Not reported</h2><p class=note>{n} tensor{'s' if n != 1 else ''} of the source "
+            f"got no row; each is listed with why (also in summary.json, <code>skipped</code>).</p>"
+            f"{''.join(parts)}")
+
+
 def render_html(rep) -> str:
     """The page as a string (see :func:`write_html`)."""
     import matplotlib
@@ -340,8 +359,7 @@ def render_html(rep) -> str:
     with matplotlib.rc_context({"figure.max_open_warning": 0, "font.size": 10}):
         depth = _depth_html(rep)
         grid = _esd_grid(rep)
-    notes = "".join(f"<li>{html.escape(n)}: {html.escape(w)}</li>" for n, w in rep.skipped)
-    skipped = f"<h2>Not reported</h2><ul>{notes}</ul>" if notes else ""
+    skipped = _skipped_html(rep)
     n_cols = len(rep.layers.columns)
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
             f"<meta name=viewport content='width=device-width, initial-scale=1'><title>htsr report</title>"

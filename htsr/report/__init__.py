@@ -20,12 +20,12 @@ WeightWatcher 0.7.7.
 from .core import report, select
 from .metrics import METRIC_COLUMNS, alpha_metrics, spectrum_metrics
 from .options import BayesSpec, IntervalSpec, LayerFitOptions, ReportSpec, Selection, Thresholds
-from .result import COLUMNS, JSON_FIELDS, LayerRow, Report
+from .result import COLUMNS, JSON_FIELDS, LayerRow, Report, Skipped
 from .spectra import LayerSpectrum
 from .summary import NetworkSummary
 from .verdict import LABELS, verdict
 
-__all__ = ["report", "select", "Report", "LayerRow", "NetworkSummary", "LayerSpectrum", "Selection", "Thresholds",
+__all__ = ["report", "select", "Report", "LayerRow", "Skipped", "NetworkSummary", "LayerSpectrum", "Selection", "Thresholds",
            "LayerFitOptions", "IntervalSpec", "BayesSpec", "ReportSpec", "COLUMNS", "JSON_FIELDS", "METRIC_COLUMNS",
            "LABELS", "verdict", "spectrum_metrics", "alpha_metrics"]
 

@@ -22,16 +22,20 @@ from pathlib import Path
 import numpy as np
 
 from .. import weights as hw
+from .._device import on_device
+from .._progress import Stages
 from .._progress import resolve as resolve_progress
 from ..errors import WeightsError
 from . import intervals as iv
 from .calibrated import implied_mu
+from .architectures import adapter_spectra, annotate, expert_rows
 from .depth import depth_order
 from .execute import resolve_client, run_chunks, run_spectra
 from .fits import fit_layers
 from .metrics import alpha_metrics
+from .resume import esd_cost, open_checkpoint
 from .options import BayesSpec, IntervalSpec, LayerFitOptions, ReportSpec, Selection, Thresholds
-from .result import COLUMNS, LayerRow, Report
+from .result import COLUMNS, LayerRow, Report, Skipped
 from .spectra import precheck
 from .summary import summarize
 from .verdict import LABELS, verdict
@@ -42,22 +46,26 @@ __all__ = ["report"]
 def _describe(source) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
+    if isinstance(getattr(source, "description", None), str):  # a base model with a LoRA merged in
+        return source.description
     return f"<{type(source).__module__}.{type(source).__name__}>"
 
 
 def select(source, selection: Selection, layout=None):
     """Headers of the tensors to report, and those skipped, each with why.
 
-    ``skipped`` holds ``(name, reason)`` for every tensor the options asked for
-    (its name passes ``layers``/``exclude``) that gets no row: tied weights
-    (counted once), and tensors of two or more dimensions with no spectrum --
-    integer weights without scales, complex, boolean, 3-D attention or expert
-    kernels, 5-D and up (:meth:`htsr.weights.TensorInfo.no_spectrum_reason`).
-    Vectors and scalars (biases, norms) are left out of it: they are never
-    weight matrices.  Tensors the options left out (``layers``, ``exclude``, a
-    matrix kind not in ``kinds``) are not listed either.
+    ``skipped`` holds a :class:`~htsr.report.result.Skipped` (name, reason,
+    group) for every tensor whose name passes ``layers``/``exclude`` and that
+    gets no row, so nothing disappears silently: vectors and scalars (biases,
+    norms), tied weights (counted once), scale and zero-point tensors (applied
+    to their weights), integer buffers, complex and boolean tensors, 3-D
+    attention kernels, 5-D and up
+    (:meth:`htsr.weights.TensorInfo.no_spectrum_reason`), matrices of a kind
+    not in ``kinds``, and tensors a shard holds but its index omits.  Only the
+    tensors the user's own ``layers``/``exclude`` filters leave out are not
+    listed.
     """
-    infos = hw.list_tensors(source, layout=layout)
+    infos = hw.list_tensors(source, layout=layout, expand=True, fused=selection.fused)  # experts, fused parts
     by_name = {i.name: i for i in infos}
     exact = selection.exact_names()
     for name in exact:
@@ -68,21 +76,24 @@ def select(source, selection: Selection, layout=None):
     chosen, skipped = [], []
     for info in infos:
         asked = info.name in exact or selection.wants(info.name)
-        if asked and (info.name in exact or info.kind in selection.kinds):
-            if info.tied_to is not None:
-                skipped.append((info.name, f"tied to {info.tied_to} (counted once)"))
-            else:
-                chosen.append(info)
-        elif asked and info.kind not in hw.MATRIX_KINDS and info.ndim >= 2 and _could_be(info, selection):
-            skipped.append((info.name, info.no_spectrum_reason()))
+        if not asked:
+            continue  # the user's own layers/exclude filters: not listed
+        if info.tied_to is None and (info.name in exact or info.kind in selection.kinds):
+            chosen.append(info)
+        else:
+            skipped.append(Skipped(info.name, *_why(info, selection)))
     if not chosen:
         raise WeightsError(_nothing_to_report(source, selection, infos))
     return chosen, skipped
 
 
-def _could_be(info, selection: Selection) -> bool:
-    """Would this tensor, were it floating point, be of a kind the report was asked for (or 'other')?"""
-    return hw.classify(info.name, info.shape, "float32") in (*selection.kinds, "other")
+def _why(info, selection: Selection) -> tuple[str, str]:
+    """``(reason, group)``: why a tensor gets no row."""
+    if info.tied_to is not None:
+        return f"tied to {info.tied_to} (counted once)", "tied weights"
+    if info.kind in hw.MATRIX_KINDS:
+        return f"{info.kind}, a kind not asked for (kinds {', '.join(selection.kinds)})", "kinds not asked for"
+    return info.no_spectrum_reason(), info.skip_group()
 
 
 def _nothing_to_report(source, selection: Selection, infos, shown: int = 6) -> str:
@@ -94,9 +105,7 @@ def _nothing_to_report(source, selection: Selection, infos, shown: int = 6) -> s
         return f"{head}; it holds no tensors"
 
     def why(i):
-        if i.kind not in hw.MATRIX_KINDS:
-            return i.no_spectrum_reason()
-        return f"tied to {i.tied_to}" if i.tied_to is not None else f"{i.dtype} {i.kind}, a kind not asked for"
+        return _why(i, selection)[0]
 
     listed = sorted(asked or infos, key=lambda i: i.ndim < 2)  # would-be matrices first, then vectors
     parts = [f"{i.name} ({'x'.join(map(str, i.shape)) or 'scalar'}, {why(i)})" for i in listed[:shown]]
@@ -108,36 +117,42 @@ def _nothing_to_report(source, selection: Selection, infos, shown: int = 6) -> s
     return f"{head}; {intro}: {'; '.join(parts)}{more}"
 
 
-class _Ticks:
-    def __init__(self, progress, total):
-        self.progress, self.total, self.done = progress, total, 0
-        if progress:
-            progress(0, total)
-
-    def __call__(self, k: int = 1):
-        self.done += k
-        if self.progress:
-            self.progress(min(self.done, self.total), self.total)
-
-
-def _spectra(source, infos, spec, layout, workers, client, ticks):
+def _spectra(source, infos, spec, layout, workers, client, ticks, store=None):
+    """Stage 2: each layer's spectrum, from the size limits, the checkpoint ``store`` or its ESD."""
     early = {i: e for i, info in enumerate(infos) if (e := precheck(i, info, spec.selection)) is not None}
-    for _ in early:
-        ticks()
+    if store is not None:  # layers a previous, interrupted run finished (htsr.report.resume)
+        early.update({i: sp for i, info in enumerate(infos) if i not in early
+                      and (sp := store.load(i, info)) is not None})
     todo = [(i, info) for i, info in enumerate(infos) if i not in early]
+    ticks.begin("spectra", len(infos), cost=sum(esd_cost(info) for _, info in todo))
+    if early:
+        ticks.tick(len(early), item=f"{store.loaded} from the checkpoint" if store and store.loaded else "", cost=0)
 
     def open_stream(names):
-        return hw.load(source, names=names, layout=layout)
+        return hw.load(source, names=names, layout=layout, lazy=True)  # safetensors read block by block
+
+    def on_result(i, sp):
+        if store is not None:
+            store.save(sp)
+        ticks.tick(item=sp.name, cost=esd_cost(infos[i]))
 
     done = run_spectra(todo, open_stream, spec.selection, spec.fit, workers=workers, client=client,
-                       source=source, tick=ticks)
+                       source=source, on_result=on_result)
     return [early.get(i) or done[i] for i in range(len(infos))]
 
 
-def _bootstrap(samples, names, alphas, spec: IntervalSpec, client, ticks):
+def _bootstrap(samples, names, alphas, spec: IntervalSpec, client, ticks, store=None):
     parts = iv.chunks([s.size for s in samples], spec.reps, spec.jackknife_groups)
     args = [([samples[b] for b in c], [names[b] for b in c], spec) for c in parts]
-    results = run_chunks(iv.bootstrap_chunk, args, client=client, tick=lambda a: ticks(len(a[0])))
+    saved = {} if store is None else {k: r for k, a in enumerate(args) if (r := store.load_chunk(a[1], spec))}
+    todo = [a for k, a in enumerate(args) if k not in saved]  # chunks an interrupted run had not finished
+    ticks.begin("intervals", len(samples), cost=sum(s.size for a in todo for s in a[0]))
+    if saved:
+        ticks.tick(sum(len(args[k][0]) for k in saved), item=f"{len(saved)} chunk(s) from the checkpoint", cost=0)
+    computed = iter(run_chunks(iv.bootstrap_chunk, todo, client=client,
+                               tick=lambda a: ticks.tick(len(a[0]), item=a[1][-1], cost=sum(s.size for s in a[0])),
+                               on_result=None if store is None else lambda a, r: store.save_chunk(a[1], spec, r)))
+    results = [saved[k] if k in saved else next(computed) for k in range(len(args))]
     draws = np.concatenate([d for d, _ in results]) if results else np.empty((0, spec.reps))
     jacks = [j for _, js in results for j in js]
     stats = [iv.summarize_draws(a, d, j, spec) for a, d, j in zip(alphas, draws, jacks)]
@@ -175,7 +190,9 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
            intervals: str | None = "bootstrap", reps: int = 1000, level: float = 0.95, ci: str = "bca",
            seed: int = 0, bayes: bool = False, bounded: bool = True, gof: bool = False, gof_reps: int = 200,
            normalize: bool = False, evals_threshold: float = 1e-5, thresholds: Thresholds | None = None,
-           layout: str | None = None, workers: int | None = None, client=None, progress=None) -> Report:
+           layout: str | None = None, workers: int | None = None, client=None, progress=None,
+           checkpoint=None, keep_checkpoint: bool = False,
+           device: str = "auto", fused: str = "split", base=None, revision: str | None = None) -> Report:
     """Heavy-tailed spectral report of every weight matrix of a network.
 
     Parameters
@@ -183,7 +200,8 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
     source : path or object
         Anything :func:`htsr.weights.load` reads: a safetensors file or sharded folder,
         a PyTorch checkpoint, ``torch.nn.Module`` or state dict, ``.npz``, ``.keras``/``.h5``,
-        a JAX/Flax pytree.  ``htsr.weights.example_path("minilm")`` is a real one.
+        a JAX/Flax pytree.  ``htsr.weights.example_path("minilm")`` is a real one.  A PEFT LoRA
+        adapter folder is reported as its updates, or merged into ``base`` (docs/llm.md).
     layers, exclude : str or sequence of str, optional
         Names to include / leave out: globs, or regular expressions with ``regex=True``;
         a plain name must exist and be a weight matrix (:class:`~htsr.report.options.Selection`).
@@ -218,7 +236,40 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
         Run layers (and bootstrap chunks) as tasks on a Dask cluster; a string is a
         scheduler address.  Same numbers as a local run.
     progress : bool or callable, optional
-        ``True``: a bar per layer on stderr (only on a terminal); a callable gets ``(done, total)``.
+        ``True``: on a terminal a bar with the stage, the layer, done/total, the time and the time
+        left; otherwise a plain line every few seconds (docs/report.md, "Long runs").  A callable
+        gets ``(done, total)`` (layers x stages), or ``(done, total, step)`` if it takes three
+        arguments (``step``: a :class:`htsr._progress.Step`, stage, layer and cost-weighted ETA).
+    checkpoint : str or path, optional
+        A folder where each layer's spectrum is saved as it is computed, and from which a
+        rerun loads the layers already there (:mod:`htsr.report.resume`): an interrupted
+        report resumes and gives the same numbers.  Results of another source or other
+        options are discarded with a ``CheckpointWarning``.  Sources on disk only.
+    keep_checkpoint : bool
+        Keep the checkpoint's files after the report is done (default: removed).
+    device : {"auto", "gpu", "cpu"}
+        Where the Grams, eigensolves, fits and bootstraps run: ``"auto"`` (default) a GPU
+        when JAX sees one, else the CPU; ``"gpu"`` a GPU or an error saying what JAX sees;
+        ``"cpu"`` the CPU even with a GPU present (docs/scale.md, "GPU").  On a GPU the Gram
+        matrices are float32 accumulated in float64 by blocks, the eigensolver float64
+        (:mod:`htsr.rmt.device`).
+    fused : {"split", "keep"}
+        Fused projections (GPT-2's ``c_attn``, ``query_key_value``, ``Wqkv``, ``qkv_proj``,
+        ``gate_up_proj``): one row per part (``name[q]``, ``[k]``, ``[v]``; ``[gate]``, ``[up]``)
+        where the ``config.json`` beside the weights makes the split unambiguous (default), else
+        one row whose warning says why; ``"keep"``: one row per fused tensor.  Stacked experts
+        always give one row per expert (``name[e]``) and, like one tensor per expert, a pooled
+        row of kind ``"experts"`` per bank that the summary counts in place of its experts
+        (docs/llm.md).
+    base : path or object, optional
+        With ``source`` a LoRA adapter (a folder with ``adapter_config.json`` and
+        ``adapter_model.safetensors``): report this base model with the adapter merged in,
+        ``W + dW`` for each adapted weight, fitted as ordinary layers.  Without it an adapter is
+        reported as its updates ``dW = (lora_alpha / r) B A``: rank-r spectra, no power-law fit.
+    revision : str, optional
+        With ``source`` a Hugging Face repo id (``"org/name"``, read from the local Hugging
+        Face cache, never downloaded): the branch, tag or commit hash (default ``"main"``).
+        The report reads the cached snapshot folder, and ``Report.source`` names it.
 
     Returns
     -------
@@ -235,45 +286,60 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
     t0 = time.perf_counter()
     spec = ReportSpec(
         selection=Selection(kinds=kinds, layers=layers, exclude=exclude, regex=regex, min_evals=min_evals,
-                            max_evals=max_evals, max_n=max_n),
+                            max_evals=max_evals, max_n=max_n, fused=fused),
         fit=LayerFitOptions(normalize=normalize, evals_threshold=evals_threshold, bounded=bounded, gof=gof,
-                            gof_reps=gof_reps),
+                            gof_reps=gof_reps, device=device),
         intervals=IntervalSpec(method=intervals, reps=reps, level=level, ci=ci, seed=seed),
         thresholds=Thresholds() if thresholds is None else thresholds,
         bayes=bayes if isinstance(bayes, BayesSpec) else BayesSpec(), posterior=bool(bayes))
-    progress = resolve_progress(progress, "htsr report")
+    progress = resolve_progress(progress, "htsr report", lines=True, step=True)
     if workers is None:
         workers = os.cpu_count() or 1
     client = resolve_client(client)
     if isinstance(source, Path):
         source = str(source)
+    source = hw.resolve_source(source, revision=revision)  # a repo id: its snapshot in the local HF cache
+    if base is not None or hw.is_adapter(source):
+        if base is None:  # the adapter alone: its low-rank updates, no fits
+            spectra, skipped = adapter_spectra(source, spec.selection, spec.fit)
+            return _finish(source, spec, spectra, skipped, client, Stages(None, 2 * len(spectra)), {}, t0)
+        source = hw.merge_lora(str(base) if isinstance(base, Path) else base, source)
     infos, skipped = select(source, spec.selection, layout)
     ispec = spec.intervals
     n_stages = 2 + (ispec.method == "bootstrap")
-    ticks = _Ticks(progress, len(infos) * n_stages)
+    store = None if checkpoint is None else open_checkpoint(checkpoint, source, infos, spec, layout,
+                                                            keep=keep_checkpoint)
+    ticks = Stages(progress, len(infos) * n_stages)
     timings = {}
-    spectra = _spectra(source, infos, spec, layout, workers, client, ticks)
+    spectra = _spectra(source, infos, spec, layout, workers, client, ticks, store)
+    spectra, details = expert_rows(annotate(spectra, infos), spec.selection, spec.fit)  # pooled expert banks
     timings["spectra"] = time.perf_counter() - t0
-    return _finish(source, spec, spectra, skipped, client, ticks, timings, t0)
+    with on_device(spec.fit.device):  # the fits and bootstrap refits are jitted: they run on JAX's default device
+        rep = _finish(source, spec, spectra, skipped, client, ticks, timings, t0, details, store=store)
+    if store is not None:
+        store.finish()  # the report is whole: its partial results are removed, unless kept
+    return rep
 
 
-def _finish(source, spec, spectra, skipped, client, ticks, timings, t0):
+def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, details=frozenset(), *, store=None):
+    """Stages 3-5.  ``details``: rows the summary counts through a pooled row (experts)."""
     import pandas as pd
 
     ispec = spec.intervals
     ok = [sp for sp in spectra if sp.fittable]
     samples, names = [sp.sample for sp in ok], [sp.name for sp in ok]
     t = time.perf_counter()
+    ticks.begin("fits", len(spectra))
     fit_rows, fits = fit_layers(samples, names, spec.fit, spec.thresholds, seed=ispec.seed)
-    ticks(len(spectra))
+    ticks.tick(len(spectra))
     timings["fits"] = time.perf_counter() - t
     alphas = [r["alpha"] for r in fit_rows]
     draws, stats = None, [None] * len(ok)
     if ispec.method == "bootstrap" and ok:
         t = time.perf_counter()
-        draws, stats = _bootstrap(samples, names, alphas, ispec, client, ticks)
+        draws, stats = _bootstrap(samples, names, alphas, ispec, client, ticks, store)
         timings["intervals"] = time.perf_counter() - t
-    ticks(len(spectra) - len(ok) if ispec.method == "bootstrap" else 0)
+    ticks.skip(len(spectra) - len(ok) if ispec.method == "bootstrap" else 0)
     bayes_rows, network = [None] * len(ok), None
     if spec.posterior and ok:
         from .bayes import posterior_alphas
@@ -297,8 +363,9 @@ def _finish(source, spec, spectra, skipped, client, ticks, timings, t0):
                          None if k is None else bayes_rows[k], spec.thresholds, ispec))
     table = pd.DataFrame([r.to_dict() for r in rows], columns=list(COLUMNS))
     counts = Counter(table["label"])
-    fitted = table[table["name"].isin(names)]
-    summary = summarize(fitted["alpha"], [math.log10(sp.evals[-1]) for sp in ok], fitted["alpha_lo"],
+    counted = [sp for sp in ok if sp.name not in details]
+    fitted = table[table["name"].isin([sp.name for sp in counted])]
+    summary = summarize(fitted["alpha"], [math.log10(sp.evals[-1]) for sp in counted], fitted["alpha_lo"],
                         fitted["alpha_hi"], n_layers=len(spectra), level=ispec.level, method=ispec.method,
                         labels={k: int(counts.get(k, 0)) for k in LABELS}, network_alpha=network,
                         names=fitted["name"])

@@ -18,7 +18,9 @@ layers are put in the order a transformer runs them instead:
 3. within a block whose every matrix has a known role: attention inputs
    (query/key/value, ``q_proj``, ``c_attn``...), the attention output, the MLP's
    first layer (``intermediate``, ``fc1``, ``up_proj``...), its second
-   (``output.dense``, ``fc2``, ``down_proj``...); otherwise natural name order.
+   (``output.dense``, ``fc2``, ``down_proj``...); otherwise natural name order.  A
+   mixture-of-experts router (``mlp.gate``, ``router``) counts as the MLP's first layer, and a
+   part of a tensor (``c_attn.weight[q]``, ``experts.down_proj[3]``) has its tensor's role.
 
 Ties keep index order.
 """
@@ -54,13 +56,14 @@ _ROLES = (  # within a block, in the order they run; the first pattern that matc
     r"(^|[._])(query|key|value|q|k|v|q_proj|k_proj|v_proj|qkv|qkv_proj|query_key_value|c_attn|wq|wk|wv|in_proj)"
     r"([._]|$)",
     r"(attention\.output|o_proj|out_proj|(attn|attention)\.c_proj|(attn|attention)\.(o|dense)|\bwo_attn)([._]|$)",
-    r"(^|[._])(intermediate|fc1|c_fc|gate_proj|up_proj|w1|w3|wi|wi_0|wi_1|dense_h_to_4h|lin1)([._]|$)",
+    r"(^|[._])(intermediate|fc1|c_fc|gate_proj|up_proj|w1|w3|wi|wi_0|wi_1|dense_h_to_4h|lin1|gate|router)([._]|$)",
     r"(^|[._])(output|fc2|c_proj|down_proj|w2|wo|dense_4h_to_h|lin2)([._]|$)",
 )
 _ROLE_RES = tuple(re.compile(r, re.IGNORECASE) for r in _ROLES)
 
 
 def _role(rest: str):
+    rest = re.sub(r"\[[^\[\]]*\]$", "", rest)  # a part's role is its tensor's: c_attn.weight[q], down_proj[3]
     return next((k for k, r in enumerate(_ROLE_RES) if r.search(rest)), None)
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from .._device import platform as device_platform
 from ..data import check_bool, check_choice, check_int, check_level, check_number, check_seed
 from ..errors import HtsrError
 from ..kinds import MATRIX_KINDS, check_kind
@@ -57,6 +58,10 @@ class Selection:
     max_n : int
         Cap on the larger side ``N`` (an embedding's vocabulary): larger tensors get
         a warning row and are not read.
+    fused : {"split", "keep"}
+        Fused projections (``c_attn``, ``query_key_value``, ``Wqkv``, ``qkv_proj``,
+        ``gate_up_proj``): a row per part where ``config.json`` makes the split
+        unambiguous (default), or one row for the fused tensor (docs/llm.md).
     """
 
     kinds: tuple[str, ...] = MATRIX_KINDS
@@ -66,6 +71,7 @@ class Selection:
     min_evals: int = 8
     max_evals: int = 15000
     max_n: int = 50000
+    fused: str = "split"
 
     def __post_init__(self):
         kinds = (self.kinds,) if isinstance(self.kinds, str) else tuple(self.kinds)
@@ -79,6 +85,7 @@ class Selection:
         check_int(self.min_evals, "min_evals", minimum=2)
         check_int(self.max_evals, "max_evals", minimum=2)
         check_int(self.max_n, "max_n", minimum=2)
+        check_choice(self.fused, "fused", ("split", "keep"))
         if self.regex:
             for p in (*self.layers, *self.exclude):
                 try:
@@ -91,7 +98,7 @@ class Selection:
             return pattern.search(name) is not None
         if self.regex:
             return re.search(pattern, name) is not None
-        return fnmatchcase(name, pattern)
+        return name == pattern or fnmatchcase(name, pattern)  # "c_attn.weight[q]" names itself, not a glob class
 
     def exact_names(self) -> tuple[str, ...]:
         """Entries of ``layers`` that are plain names (no wildcard): asked for by name."""
@@ -100,9 +107,13 @@ class Selection:
         return tuple(p for p in self.layers if isinstance(p, str) and not any(c in p for c in "*?["))
 
     def wants(self, name: str) -> bool:
-        if self.layers and not any(self._match(p, name) for p in self.layers):
+        """Whether a row of this name is asked for.  A part of a stored tensor (an expert
+        ``x.down_proj[3]``, a fused part ``x.c_attn.weight[q]``) also answers to the stored name."""
+        stored = re.match(r"^(.+)\[[^\[\]]+\]$", name)
+        names = (name, stored.group(1)) if stored else (name,)
+        if self.layers and not any(self._match(p, n) for p in self.layers for n in names):
             return False
-        return not any(self._match(p, name) for p in self.exclude)
+        return not any(self._match(p, n) for p in self.exclude for n in names)
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,10 @@ class LayerFitOptions:
         Also fit the power law bounded at lambda_max (``method="bounded"``).
     gof : bool
         Clauset's goodness-of-fit p-value per layer (``gof_reps`` synthetic sets).
+    device : {"auto", "gpu", "cpu"}
+        Where the Grams, eigensolves, fits and bootstraps run (:mod:`htsr._device`),
+        resolved when the options are made: ``"auto"`` becomes ``"gpu"`` when JAX sees
+        a GPU, else ``"cpu"``, so the recorded value is where the report ran.
     """
 
     normalize: bool = False
@@ -163,10 +178,12 @@ class LayerFitOptions:
     bounded: bool = True
     gof: bool = False
     gof_reps: int = 200
+    device: str = "auto"
 
     def __post_init__(self):
         check_number(self.evals_threshold, "evals_threshold", minimum=0)
         check_int(self.gof_reps, "gof_reps", minimum=1)
+        object.__setattr__(self, "device", device_platform(self.device))
 
 
 @dataclass(frozen=True)

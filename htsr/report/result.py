@@ -13,7 +13,7 @@ from ..errors import HtsrError
 from .options import ReportSpec
 from .summary import NetworkSummary
 
-__all__ = ["Report", "LayerRow", "COLUMNS", "JSON_FIELDS", "csv_safe"]
+__all__ = ["Report", "LayerRow", "Skipped", "COLUMNS", "JSON_FIELDS", "csv_safe", "skipped_counts"]
 
 _NAN = math.nan  # a number that does not apply
 _NO_COUNT = -1  # a count that does not apply
@@ -93,6 +93,46 @@ JSON_FIELDS = ("name", "N", "M", "alpha", "alpha_lo", "alpha_hi", "xmin", "n_tai
                "log_norm", "log_spectral_norm", "stable_rank", "num_spikes", "warning")
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A tensor of the source that got no row, and why.
+
+    It unpacks as ``name, reason = skipped`` (so ``dict(report.skipped)`` maps names to
+    reasons, as summary.json's ``skipped`` list of ``[name, reason]`` pairs does).
+
+    Attributes
+    ----------
+    name : str
+    reason : str
+        Why, in a few words: ``"1-D: a norm has no spectrum"``, ``"tied to wte.weight
+        (counted once)"``, ``"128x128 block scales of l.weight (applied)"``,
+        ``"in shard b.safetensors but not in the index: not read"``.
+    group : str
+        The reason's group, plural, for counts (``"norm vectors"``, ``"biases"``,
+        ``"scales"``, ``"tied weights"``, ``"kinds not asked for"``; see
+        :meth:`htsr.weights.TensorInfo.skip_group`).
+    """
+
+    name: str
+    reason: str
+    group: str = "other tensors"
+
+    def __iter__(self):
+        return iter((self.name, self.reason))
+
+    def __len__(self) -> int:
+        return 2
+
+
+def skipped_counts(skipped) -> dict:
+    """Group -> number of tensors, largest first (ties in order of first appearance)."""
+    counts: dict = {}
+    for s in skipped:
+        group = getattr(s, "group", "other tensors")
+        counts[group] = counts.get(group, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -133,10 +173,13 @@ class Report:
         Layer name -> :class:`htsr.PowerLawFit` of its ESD.
     draws : dict
         Layer name -> bootstrap (or posterior) alphas (empty without intervals).
-    skipped : tuple of (str, str)
-        Tensors selected but not given a row, and why: tied weights (counted once), and
-        matrices with no spectrum (integer without scales, complex, boolean, 3-D attention
-        kernels, ...; biases and norms are not listed).  See :func:`htsr.report.core.select`.
+    skipped : tuple of Skipped
+        Every tensor of the source that has no row, with why (:class:`Skipped`, unpacks as
+        ``(name, reason)``): biases, norm vectors and scalars, tied weights (counted once),
+        scale and zero-point tensors (applied to their weight), integer buffers, tensors of
+        a kind not asked for, tensors a shard holds but its index omits...  Only tensors
+        the ``layers``/``exclude`` filters left out are not listed
+        (:func:`htsr.report.core.select`).  :meth:`skipped_line` counts them per group.
         Rows are in the source's order (``index``); ``depth`` is the order the network runs
         them (:func:`htsr.report.depth.depth_order`), which figures and the HTML table use.
     timings : dict
@@ -160,7 +203,45 @@ class Report:
     def to_dict(self) -> dict:
         return dict(source=self.source, layers=self.records(), summary=to_plain(self.summary.to_dict()),
                     spec=to_plain(self.spec.to_dict()), skipped=[list(s) for s in self.skipped],
+                    skipped_counts=skipped_counts(self.skipped),
                     timings=to_plain(self.timings))
+
+    def warning_lines(self, repeat: int = 3) -> list[str]:
+        """The rows' warnings and interval notes as lines for a terminal.
+
+        A message shared by more than ``repeat`` layers (``"fp8 e4m3, 128x128 block
+        scales applied"`` on every layer of an fp8 model) is one line that counts them
+        and names the first; the others are one line per layer, ``"  warning: NAME: TEXT"``.
+        """
+        t = self.layers
+        rows = [(n, "; ".join(x for x in (w, note) if x))
+                for n, w, note in zip(t["name"], t["warning"], t["interval_note"])]
+        by_text: dict = {}
+        for name, text in rows:
+            by_text.setdefault(text, []).append(name)
+        lines, shown = [], set()
+        for name, text in rows:  # in row order; a repeated message where it first appears
+            if not text or text in shown:
+                continue
+            names = by_text[text]
+            if len(names) > repeat:
+                lines.append(f"  warning: {len(names)} layers ({names[0]}, ...): {text}")
+                shown.add(text)
+            else:
+                lines.append(f"  warning: {name}: {text}")
+        return lines
+
+    def skipped_line(self) -> str:
+        """One line counting the tensors with no row per reason, ``""`` when there are none.
+
+        ``"not reported: 96 tensors (48 norm vectors, 46 biases, 2 scales); see summary.json"``:
+        what ``htsr report`` prints; the full list is in summary.json and the HTML page.
+        """
+        if not self.skipped:
+            return ""
+        n = len(self.skipped)
+        groups = ", ".join(f"{k} {g}" for g, k in skipped_counts(self.skipped).items())
+        return f"not reported: {n} tensor{'s' if n != 1 else ''} ({groups}); see summary.json"
 
     def write(self, out_dir) -> dict:
         """Write ``report.csv``, ``report.json`` (the records) and ``summary.json`` into ``out_dir``.

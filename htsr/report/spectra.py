@@ -6,6 +6,13 @@ that cannot be fitted (NaN or inf, an all-zero matrix, too few eigenvalues, too
 large, entries so large that its Gram matrix overflows float64) comes back as a
 :class:`LayerSpectrum` with a ``warning`` and no sample: the report keeps its row
 and goes on.
+
+Memory: the report reads safetensors matrices lazily (``htsr.weights.load(...,
+lazy=True)``), and :func:`htsr.rmt.layer_esd` accumulates their Gram matrices by
+blocks of about 8 MB read from the file, widened to float64 block by block; the
+check for NaN and inf rides on the Gram matrix (a non-finite Gram matrix, then
+the entries are counted), so a layer costs one pass over its bytes and its peak
+memory is its ``M x M`` Gram matrix plus a block or two, whatever its size.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import rmt
+from ..errors import DataError
 from ..kinds import matrix_shape
-from ..weights import TORCH_QUANTIZED, Tensor, TensorInfo
+from ..weights import Tensor, TensorInfo
 from .metrics import spectrum_metrics
 from .options import LayerFitOptions, Selection
 
@@ -96,16 +104,15 @@ def layer_spectrum(index: int, tensor: Tensor, selection: Selection, fit: LayerF
     if early is not None:
         return early
     N, M, k = matrix_shape(info.shape, info.kind, info.layout)
-    bad = tensor.nonfinite_message()
-    if bad is not None:
-        return _empty(index, info, N, M, k, f"{bad}; no spectrum")
+    if not (_blocked(tensor) and fit.device == "cpu"):  # a blocked Gram finds NaN and inf on its way (_esd)
+        bad = tensor.nonfinite_message()
+        if bad is not None:
+            return _empty(index, info, N, M, k, f"{bad}; no spectrum")
     evals, why = _esd(tensor, fit, N)
     if evals is None:
         return _empty(index, info, N, M, k, f"{why}; no spectrum")
     metrics = spectrum_metrics(evals, N, N / M)
-    warning = ""
-    if info.dtype in TORCH_QUANTIZED:
-        warning = f"torch.{info.dtype} quantized tensor: the spectrum of its dequantized values"
+    warning = info.values_note()  # quantized or integer weights: what the spectrum is of
     if not evals.size or not evals[-1] > 0:
         warning = _join(warning, "all-zero matrix: every eigenvalue is 0, nothing to fit")
         sample = np.empty(0)
@@ -126,21 +133,37 @@ def _esd(tensor: Tensor, fit: LayerFitOptions, N: int) -> tuple[np.ndarray | Non
     (inf entries, and LAPACK's "eigenvalues did not converge").
     """
     info = tensor.info
+    if fit.device != "cpu":  # the Gram and eigensolver on the GPU (htsr.rmt.device)
+        from ..rmt.device import checked_device_layer_esd
+
+        return checked_device_layer_esd(tensor.array, info.kind, layout=info.layout, normalize=fit.normalize,
+                                        device=fit.device)
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             evals = rmt.layer_esd(tensor.array, info.kind, layout=info.layout, normalize=fit.normalize,
                                   method="gram")
         except np.linalg.LinAlgError as e:
             evals, failure = None, str(e)
+        except DataError:  # NaN or inf met by the blocked Gram of a lazily read matrix
+            bad = tensor.nonfinite_message()
+            if bad is None:
+                raise
+            return None, bad
     if evals is not None and np.isfinite(evals).all():
         return evals, ""
-    amax = float(np.max(np.abs(tensor.array)))
+    a = tensor.array
+    amax = a.max_abs() if hasattr(a, "max_abs") else float(np.max(np.abs(a)))
     biggest = np.finfo(np.float64).max
     if amax > 0 and 2 * np.log10(amax) + np.log10(N) >= np.log10(biggest):
         return None, (f"its Gram matrix W^T W overflows float64: the largest |entry| is {amax:.3g}, and a sum "
                       f"of {N} squares that size passes float64's largest value ({biggest:.3g})")
     what = f"LAPACK: {failure}" if evals is None else "non-finite eigenvalues"
     return None, f"the eigenvalues of its Gram matrix could not be computed ({what}; largest |entry| {amax:.3g})"
+
+
+def _blocked(tensor: Tensor) -> bool:
+    """Whether the tensor is read block by block (``htsr.weights.load(..., lazy=True)``)."""
+    return hasattr(tensor.array, "long_blocks") and not isinstance(tensor.array, np.ndarray)
 
 
 def _join(a: str, b: str) -> str:
@@ -151,4 +174,4 @@ def spectrum_of(index: int, source, name: str, layout, selection: Selection, fit
     """:func:`layer_spectrum` of one named tensor of ``source``, read here (a Dask task)."""
     from ..weights import get
 
-    return layer_spectrum(index, get(source, name, layout=layout), selection, fit)
+    return layer_spectrum(index, get(source, name, layout=layout, lazy=True), selection, fit)

@@ -11,9 +11,17 @@ is WeightWatcher's convention (its eigenvalues are the squared singular values).
 
 Computation
 -----------
-``method="gram"`` (default) forms the smaller Gram matrix in float64 with one BLAS
-``dsyrk`` call (half the flops of a matmul) and takes its eigenvalues with
-LAPACK's divide-and-conquer ``dsyevd``.  It is several times faster than an
+``method="gram"`` (default) forms the smaller Gram matrix in float64 with BLAS
+``dsyrk`` (half the flops of a matmul), accumulated over blocks of about 8 MB of
+the long side, each block widened to float64 on its own (so a float32 or bf16
+matrix never has a float64 copy of the whole of it), and takes its eigenvalues
+with LAPACK's divide-and-conquer ``dsyevd``.  :func:`layer_esd` also takes a
+matrix read from its file block by block: any object with a 2-D ``shape`` and a
+``long_blocks()`` method yielding float64 blocks ``B_b`` of the long side
+(``sum_b B_b^T B_b`` is the smaller Gram matrix), such as ``htsr.weights``'
+memory-light safetensors tensors (``load(..., lazy=True)``); memory is then the
+Gram matrix and a block or two, whatever the matrix's size.  The Gram route is
+several times faster than an
 SVD (see docs/benchmarks.md) and its error is about ``eps * lambda_max`` in
 absolute terms.  ``method="svd"`` (LAPACK ``dgesdd``, no vectors) has error
 about ``eps * sqrt(lambda * lambda_max)``, which matters only for eigenvalues
@@ -38,25 +46,47 @@ from ..errors import DataError
 from ..kinds import SINGLE_MATRIX_KINDS, Layout, conv1d_matrices, conv2d_matrices, layer_matrices
 
 # the conv splits live with the kinds and layouts (htsr.kinds); re-exported as htsr.rmt's
-__all__ = ["esd", "layer_matrices", "conv2d_matrices", "conv1d_matrices", "layer_esd"]
+__all__ = ["esd", "layer_matrices", "conv2d_matrices", "conv1d_matrices", "layer_esd", "gram_matrix",
+           "blocked_esd"]
 
 _METHODS = ("gram", "svd", "auto")
 _EPS = np.finfo(np.float64).eps
 _SMALL = 256  # up to this M, a batch goes through one batched matmul + eigvalsh
 _CHUNK_ELEMENTS = 1 << 24  # about 128 MB of float64 per batched chunk
 _AUTO_RTOL = 1e-10  # target relative accuracy of the smallest eigenvalue for method="auto"
+_BLOCK_BYTES = 1 << 23  # about 8 MB of float64 per block of the Gram route's accumulation
+
+
+def _array_blocks(A: np.ndarray, block_bytes: int = _BLOCK_BYTES):
+    """Row blocks of a tall A (N x M), each widened to float64 on its own (C or F order kept)."""
+    step = max(1, block_bytes // (8 * A.shape[1]))
+    for r in range(0, A.shape[0], step):
+        yield A[r:r + step].astype(np.float64, order="K", copy=False)
+
+
+def gram_matrix(blocks, m: int) -> np.ndarray:
+    """``sum_b B_b^T B_b`` (lower triangle, float64, Fortran order) of blocks ``B_b`` of shape ``(b, m)``.
+
+    One BLAS ``dsyrk`` per block, accumulated in place; a C-ordered block goes as its
+    (Fortran-ordered) transpose, so no block is copied.
+    """
+    from scipy.linalg import blas  # imported here: scipy.linalg is slow to import, and `import htsr` stays cheap
+
+    G = np.zeros((m, m), dtype=np.float64, order="F")
+    for B in blocks:
+        if not B.flags.f_contiguous:  # B^T B = (B^T)(B^T)^T with B^T F-contiguous
+            B = np.ascontiguousarray(B).T
+            trans = 0
+        else:  # e.g. a column block of a C-ordered wide matrix, transposed
+            trans = 1
+        if B.size:
+            G = blas.dsyrk(1.0, B, beta=1.0, c=G, trans=trans, lower=1, overwrite_c=1)
+    return G
 
 
 def _gram_evals(A: np.ndarray) -> np.ndarray:
     """Eigenvalues (ascending) of A^T A for a tall A (N x M, N >= M), in float64."""
-    from scipy.linalg import blas  # imported here: scipy.linalg is slow to import, and `import htsr` stays cheap
-
-    A = A.astype(np.float64, order="K", copy=False)  # keeps C or F order: no transposing copy
-    if A.flags.f_contiguous:  # e.g. the transpose of a C-ordered wide matrix
-        G = blas.dsyrk(1.0, A, trans=1, lower=1)
-    else:  # A^T A = (A^T)(A^T)^T with A^T F-contiguous
-        G = blas.dsyrk(1.0, np.ascontiguousarray(A).T, trans=0, lower=1)
-    return np.linalg.eigvalsh(G, UPLO="L")
+    return np.linalg.eigvalsh(gram_matrix(_array_blocks(A), A.shape[1]), UPLO="L")
 
 
 def _svd_evals(A: np.ndarray) -> np.ndarray:
@@ -152,7 +182,15 @@ def layer_esd(weight, kind: str, *, layout: Layout = "pytorch",
     into one sample of ``n_slices * min(out, in)`` eigenvalues (WeightWatcher's
     treatment of Conv2D); with ``pool=False`` the result has shape
     ``(n_slices, min(out, in))``, one ESD per slice.
+
+    ``weight`` may also be a matrix read block by block (an object with ``shape`` and
+    ``long_blocks()``, see the module docstring): a dense or embedding matrix with the
+    Gram route then goes through :func:`blocked_esd`, anything else is read whole
+    (``numpy.asarray``).
     """
+    check_choice(method, "method", _METHODS)
+    if _is_blocked(weight) and kind in SINGLE_MATRIX_KINDS and method == "gram" and min(weight.shape) >= 1:
+        return blocked_esd(weight, normalize=normalize)
     mats = layer_matrices(weight, kind, layout=layout)
     if min(mats.shape[-2:]) < 1:
         raise DataError(f"{kind} weight of shape {np.shape(weight)} has an empty dimension")
@@ -160,3 +198,46 @@ def layer_esd(weight, kind: str, *, layout: Layout = "pytorch",
     if kind in SINGLE_MATRIX_KINDS:
         return ev[0]
     return np.sort(ev.ravel()) if pool else ev
+
+
+def _is_blocked(weight) -> bool:
+    return hasattr(weight, "long_blocks") and not isinstance(weight, np.ndarray)
+
+
+def blocked_esd(matrix, *, normalize: bool = True) -> np.ndarray:
+    """ESD of a 2-D matrix read block by block, by the Gram route (same numbers as :func:`esd`).
+
+    Parameters
+    ----------
+    matrix : object
+        Has ``shape`` (2-D) and ``long_blocks()``, yielding float64 blocks ``B_b`` of the
+        long side whose ``sum_b B_b^T B_b`` is the smaller Gram matrix (rows of a tall
+        matrix; columns of a wide one, transposed), and ``count_nonfinite()`` returning
+        ``(n_nan, n_inf)``.  Peak memory: the ``M x M`` Gram matrix and a block or two.
+    normalize : bool
+        Divide by the larger side ``N`` (default), as :func:`esd`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``min(shape)`` eigenvalues, float64, ascending, clipped at 0 as :func:`esd`'s.
+
+    Raises
+    ------
+    DataError
+        The matrix holds NaN or inf (counted only when the Gram matrix is not finite).
+    numpy.linalg.LinAlgError
+        LAPACK did not converge (entries so large that the Gram matrix overflows).
+    """
+    if len(matrix.shape) != 2 or min(matrix.shape) < 1:
+        raise DataError(f"matrix must be 2-D and not empty, got shape {tuple(matrix.shape)}")
+    N, M = max(matrix.shape), min(matrix.shape)
+    G = gram_matrix(matrix.long_blocks(), M)
+    if not np.isfinite(G).all():
+        n_nan, n_inf = matrix.count_nonfinite()
+        if n_nan or n_inf:
+            raise DataError(f"weight contains {n_nan + n_inf} NaN or infinite value(s) out of {N * M}")
+    ev = np.maximum(np.linalg.eigvalsh(G, UPLO="L"), 0.0)
+    if normalize:
+        ev /= N
+    return ev

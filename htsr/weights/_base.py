@@ -30,6 +30,11 @@ class Reader:
     def read(self, info: TensorInfo) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def read_lazy(self, info: TensorInfo):
+        """The tensor read on demand (``htsr.weights._lazy.MappedTensor``) where the format
+        allows it, else :meth:`read`'s array (the default)."""
+        return self.read(info)
+
     def close(self) -> None:
         pass
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import re
+import types
 import warnings
 from pathlib import Path
 
@@ -163,6 +164,24 @@ class GGUFReader(Reader):
             return self._dequantize(t, info.shape)
         except Exception as e:
             raise WeightsError(f"{self.path}: cannot read tensor {t.name!r} ({t.tensor_type.name}): "
+                               f"{_first_line(e)}") from None
+
+    def read_slice(self, info: TensorInfo, k: int) -> np.ndarray:
+        """``read(info)[k]`` dequantizing only slice ``k`` (one expert of a stack ``ffn_*_exps``)."""
+        t = self._tensors[info.name]
+        if info.note is not None or len(info.shape) < 2 or t.data.ndim != len(info.shape):
+            return np.ascontiguousarray(self.read(info)[k])
+        if not 0 <= k < info.shape[0]:
+            raise WeightsError(f"{self.path}: tensor {t.name!r} has {info.shape[0]} slices, no slice {k}")
+        try:
+            if t.tensor_type.name in _PLAIN:
+                return np.array(t.data[k])
+            if t.tensor_type.name in _NUMPY:
+                return np.array(t.data[k], dtype=np.float32)
+            part = types.SimpleNamespace(data=t.data[k], tensor_type=t.tensor_type)
+            return self._dequantize(part, tuple(info.shape[1:]))
+        except Exception as e:
+            raise WeightsError(f"{self.path}: cannot read slice {k} of tensor {t.name!r} ({t.tensor_type.name}): "
                                f"{_first_line(e)}") from None
 
     @staticmethod

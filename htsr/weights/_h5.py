@@ -4,7 +4,12 @@ Every dataset in the file is a tensor, named by its path inside the file
 (Keras 3: ``layers/dense/vars/0``; Keras 2: ``model_weights/dense/dense/kernel:0``),
 in natural order of the names.  A ``.keras`` archive is a zip holding
 ``model.weights.h5``; that member is copied to a temporary file (h5py needs
-random access) which is removed on close.  Layout is ``"keras"``.
+random access) which is removed on close.  Its tensors are named as the model's
+``variable.path`` would name them (``d1/kernel`` for a Dense layer ``d1``), in the
+model's layer order, from the archive's ``config.json`` read as JSON only
+(:func:`htsr.weights._keras.keras_names`); the stored path stays in
+``info.stored_name``, and is the name where the mapping is ambiguous (with a
+note).  Layout is ``"keras"``.
 
 A file htsr is given never makes it read another file: before any dataset is
 listed, every link of the file is checked (``visititems_links``, which does not
@@ -26,8 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import WeightsError
-from ._base import Reader, need, widen
+from ._base import Reader, StoredInfo, need, widen
 from ._tensor import TensorInfo, classify, natural_key
+from ._keras import keras_names, kind_of, read_config
 
 __all__ = ["H5Reader", "open_keras"]
 
@@ -65,6 +71,22 @@ class H5Reader(Reader):
 
     def infos(self) -> list[TensorInfo]:
         return list(self._infos)
+
+    def rename(self, names: dict[str, tuple]) -> None:
+        """Report datasets under other names, the stored path kept as ``stored_name``.
+
+        ``names`` maps a stored path to ``(name, note, order, variable)``
+        (:func:`htsr.weights._keras.keras_names`); rows are sorted by ``order``.
+        """
+        rows = []
+        for position, info in enumerate(self._infos):
+            name, note, order, variable = names.get(info.name, (info.name, None, 1 << 30, None))
+            kind = kind_of(name, variable or "", info.shape, info.dtype)
+            rows.append(((order, position), StoredInfo(name, info.shape, info.dtype, kind, info.layout,
+                                                       info.source, stored_name=info.name, note=note)))
+        rows.sort(key=lambda r: r[0])
+        self._datasets = {new.name: self._datasets[new.stored_name] for _, new in rows}
+        self._infos = [new for _, new in rows]
 
     def read(self, info: TensorInfo) -> np.ndarray:
         try:
@@ -131,10 +153,17 @@ def open_keras(path: Path, *, layout: str | None = None) -> H5Reader:
             if member is None:
                 raise WeightsError(f"{path}: a .keras archive without model.weights.h5 "
                                    f"(it holds {', '.join(members[:8]) or 'nothing'})")
+            config = read_config(z)
             tmp = tempfile.TemporaryDirectory(prefix="htsr-keras-")
             target = Path(tmp.name) / "model.weights.h5"
             with z.open(member) as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
     except zipfile.BadZipFile as e:
         raise WeightsError(f"{path}: not a readable .keras archive (a zip file): {e}") from None
-    return H5Reader(target, source=str(path), layout=layout, tmpdir=tmp)
+    reader = H5Reader(target, source=str(path), layout=layout, tmpdir=tmp)
+    try:
+        reader.rename(keras_names(reader._file, [i.name for i in reader._infos], config))
+    except BaseException:
+        reader.close()
+        raise
+    return reader

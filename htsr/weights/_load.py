@@ -140,9 +140,11 @@ def _open_dir(path: Path, layout: str | None) -> Reader:
                        "*.onnx)")
 
 
-def open_reader(source, *, layout: str | None = None, sep: str = "/") -> Reader:
+def open_reader(source, *, layout: str | None = None, sep: str = "/", revision: str | None = None) -> Reader:
     """A :class:`Reader` for any source :func:`load` accepts (files are opened, values not read)."""
     check_layout(layout, allow_none=True, error=WeightsError)
+    from ._hub import resolve_source
+    source = resolve_source(source, revision=revision)  # a Hugging Face repo id: its cached snapshot folder
     if isinstance(source, (str, os.PathLike)):
         return _open_path(Path(source).expanduser(), layout)
     torch = sys.modules.get("torch")
@@ -150,6 +152,10 @@ def open_reader(source, *, layout: str | None = None, sep: str = "/") -> Reader:
         from ._torch import TorchReader, module_state
         state, desc = module_state(source)
         return TorchReader(state, source=desc, layout=layout)
+    keras = sys.modules.get("keras")  # never imported here: a Keras object exists only if keras is loaded
+    if keras is not None and isinstance(source, getattr(getattr(keras, "layers", None), "Layer", ())):
+        from ._keras import KerasModelReader
+        return KerasModelReader(source, layout=layout)
     if isinstance(source, (Mapping, list, tuple)) or _is_pytree(source):
         from ._torch import TorchReader, has_tensor
         if has_tensor(source):
@@ -157,7 +163,8 @@ def open_reader(source, *, layout: str | None = None, sep: str = "/") -> Reader:
         from ._pytree import PytreeReader
         return PytreeReader(source, sep=sep, layout=layout)
     raise WeightsError(f"cannot read weights from an object of type {type(source).__name__}; pass a "
-                       "path (file or directory), a torch.nn.Module, a state dict, or a pytree "
+                       "path (file or directory), a Hugging Face repo id, a torch.nn.Module, a Keras model, "
+                       "a state dict, or a pytree "
                        "(nested dicts) of arrays")
 
 
@@ -170,8 +177,27 @@ def _is_pytree(obj) -> bool:
     return not (len(leaves) == 1 and leaves[0] is obj)
 
 
+def _open(source, layout, sep, revision, expand: bool, fused: str) -> Reader:
+    """:func:`open_reader`, wrapped so experts and fused parts are matrices of their own (``_arch``)."""
+    from ._arch import ArchReader
+    from ._lora import LoraMerged
+
+    if isinstance(source, LoraMerged):  # a base model with a LoRA adapter merged in
+        reader, where = source.open(lambda s: open_reader(s, layout=layout, sep=sep, revision=revision)), source.base
+    else:
+        reader, where = open_reader(source, layout=layout, sep=sep, revision=revision), source
+    path = None
+    read_from = getattr(reader, "base_source", reader.source)  # a merged LoRA: the base model's files
+    if isinstance(where, (str, os.PathLike)) and Path(read_from).exists():
+        path = read_from  # the config.json beside these weights (a repo id's snapshot folder too)
+    return ArchReader(reader, path=path, expand=expand, fused=fused)
+
+
 def _select(reader: Reader, names, kinds) -> list[TensorInfo]:
     infos = reader.infos()
+    if names is not None and hasattr(reader, "views"):  # a name may be an expert or a fused part
+        listed = {i.name for i in infos}
+        infos = infos + [i for i in reader.views() if i.name not in listed]
     if kinds is not None:
         kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
         bad = [k for k in kinds if k not in KINDS]
@@ -203,8 +229,9 @@ class TensorStream:
     ``with`` block.
     """
 
-    def __init__(self, reader: Reader, infos: list[TensorInfo]):
+    def __init__(self, reader: Reader, infos: list[TensorInfo], *, lazy: bool = False):
         self._reader = reader
+        self._read = reader.read_lazy if lazy else reader.read
         self.infos = tuple(infos)
         self.source = reader.source
         self._next = 0
@@ -222,7 +249,7 @@ class TensorStream:
             raise StopIteration
         info = self.infos[self._next]
         self._next += 1
-        return Tensor(info.name, self._reader.read(info), info.kind, info)
+        return Tensor(info.name, self._read(info), info.kind, info)
 
     def close(self) -> None:
         if not self._closed:
@@ -246,7 +273,8 @@ class TensorStream:
 
 
 def load(source, *, names: Iterable[str] | str | None = None, kinds: Iterable[str] | str | None = None,
-         layout: str | None = None, sep: str = "/") -> TensorStream:
+         layout: str | None = None, sep: str = "/", revision: str | None = None, expand: bool = False,
+         fused: str = "split", lazy: bool = False) -> TensorStream:
     """Read the tensors of a model, one at a time.
 
     Parameters
@@ -255,8 +283,11 @@ def load(source, *, names: Iterable[str] | str | None = None, kinds: Iterable[st
         A file (``.safetensors``, ``*.safetensors.index.json``, ``.pt``/``.pth``/
         ``.bin``/``.ckpt``, ``pytorch_model.bin.index.json``, ``.npz``, ``.npy``,
         ``.keras``, ``.h5``/``.hdf5``, ``.gguf``, ``.onnx``; other names are recognised by their
-        contents), a model directory, a ``torch.nn.Module``, a state dict, or
-        a JAX/Flax pytree of arrays.
+        contents), a model directory, a ``torch.nn.Module``, a Keras 3 model or
+        layer (rows named by ``variable.path``: ``d1/kernel``), a state dict, or
+        a JAX/Flax pytree of arrays.  A string that is no existing path but has the
+        form of a Hugging Face repo id (``org/name``) is read from the local Hugging
+        Face cache, never downloaded (``htsr[hub]``; docs/weights.md).
     names : str or iterable of str, optional
         Read only these tensors (exact names).  A name the source lacks is a
         :class:`~htsr.errors.WeightsError` that suggests close matches.
@@ -267,6 +298,23 @@ def load(source, *, names: Iterable[str] | str | None = None, kinds: Iterable[st
         Override the layout the format implies (NumPy files have none).
     sep : str
         Joins the keys of an in-memory pytree (default ``"/"``).
+    revision : str, optional
+        For a repo id: the branch, tag or commit hash to read (default ``"main"``).
+        With any other source it is an error.
+    expand : bool
+        ``False`` (default): tensors as stored.  ``True``: a stack of experts ``[E, a, b]``
+        (kind ``"experts"``) comes as ``E`` matrices ``name[e]``, and fused projections
+        (``c_attn``, ``query_key_value``, ``Wqkv``, ``qkv_proj``, ``gate_up_proj``) as their
+        parts ``name[q]``, ``[k]``, ``[v]`` / ``[gate]``, ``[up]`` where the ``config.json``
+        beside the weights makes the split unambiguous (docs/llm.md).  Whatever ``expand``,
+        ``names`` may name such parts.
+    fused : {"split", "keep"}
+        With ``expand``: split fused projections (default) or keep them whole.
+    lazy : bool
+        ``True``: a float matrix of a safetensors file comes as a ``MappedTensor``
+        (``htsr.weights._lazy``) that reads nothing until asked: ``numpy.asarray(t.array)``
+        reads it whole, ``t.array.long_blocks()`` block by block (what ``htsr.rmt.layer_esd``
+        and the report use: bounded memory, docs/benchmarks.md).  Other formats give arrays.
 
     Returns
     -------
@@ -281,25 +329,29 @@ def load(source, *, names: Iterable[str] | str | None = None, kinds: Iterable[st
         directory, an unknown format, a corrupt or truncated file, a refused
         pickle, a missing optional dependency, or a missing name.
     """
-    reader = open_reader(source, layout=layout, sep=sep)
+    reader = _open(source, layout, sep, revision, expand, fused)
     try:
         infos = _select(reader, names, kinds)
     except BaseException:
         reader.close()
         raise
-    return TensorStream(reader, infos)
+    return TensorStream(reader, infos, lazy=lazy)
 
 
-def list_tensors(source, *, layout: str | None = None, sep: str = "/") -> list[TensorInfo]:
-    """Every tensor's name, shape, stored dtype, kind and layout, reading no values."""
-    reader = open_reader(source, layout=layout, sep=sep)
+def list_tensors(source, *, layout: str | None = None, sep: str = "/",
+                 revision: str | None = None, expand: bool = False, fused: str = "split") -> list[TensorInfo]:
+    """Every tensor's name, shape, stored dtype, kind and layout, reading no values (``expand``,
+    ``fused``: as :func:`load`)."""
+    reader = _open(source, layout, sep, revision, expand, fused)
     try:
         return reader.infos()
     finally:
         reader.close()
 
 
-def get(source, name: str, *, layout: str | None = None, sep: str = "/") -> Tensor:
-    """One tensor by name (a :class:`~htsr.errors.WeightsError` if the source lacks it)."""
-    with load(source, names=[name], layout=layout, sep=sep) as stream:
+def get(source, name: str, *, layout: str | None = None, sep: str = "/", revision: str | None = None,
+        lazy: bool = False) -> Tensor:
+    """One tensor by name (a :class:`~htsr.errors.WeightsError` if the source lacks it); an expert
+    of a stack (``"...experts.down_proj[3]"``) or a fused part (``"...c_attn.weight[q]"``) too."""
+    with load(source, names=[name], layout=layout, sep=sep, revision=revision, lazy=lazy) as stream:
         return next(stream)

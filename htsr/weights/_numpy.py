@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import WeightsError
 from ._base import Reader, widen
+from ._quant import annotate, dequantize
 from ._tensor import TensorInfo, classify
 
 __all__ = ["NpzReader", "NpyReader"]
@@ -75,9 +76,11 @@ class NpzReader(Reader):
             raise WeightsError(f"{self.path}: not a readable .npz archive: {e}") from None
 
     def infos(self) -> list[TensorInfo]:
-        return list(self._infos)
+        return annotate(self._infos, self.path.parent)  # int8 weights paired with their scales
 
     def read(self, info: TensorInfo) -> np.ndarray:
+        if info.dequant is not None:
+            return dequantize(info, self.read)
         try:
             return widen(np.asarray(self._npz[info.name]))
         except ValueError as e:

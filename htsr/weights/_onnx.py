@@ -18,7 +18,9 @@ tensor's kind comes from the operation that consumes it, followed through
 Values kept outside the model (external data) are read only from files inside
 the model's own folder: a location that is absolute, climbs with ``..`` or is a
 symlink leading out of the folder is refused when the model is opened, as is a
-location whose file is missing or too short.  External values are read one
+location whose file is missing or too short.  In a Hugging Face cache snapshot
+(``models--org--name/snapshots/<commit>/``) every file is a symlink into the
+repo's ``blobs/`` folder, and exactly that is accepted besides the folder itself.  External values are read one
 tensor at a time; values inside the ``.onnx`` file are in memory with the model.
 Initializers and ``Constant`` nodes inside subgraphs (``If``, ``Loop``) and
 functions are not read.
@@ -35,6 +37,7 @@ import numpy as np
 
 from ..errors import WeightsError
 from ._base import Reader, StoredInfo, need, widen
+from ._hub import within_model
 from ._tensor import MATRIX_KINDS, TensorInfo, classify
 
 __all__ = ["OnnxReader"]
@@ -201,7 +204,7 @@ class OnnxReader(Reader):
                                f"which is not a file inside the model's folder {self.folder}")
         file = self.folder / location
         real, home = file.resolve(), self.folder.resolve()
-        if not real.is_relative_to(home):
+        if not within_model(file, self.folder):  # in a Hugging Face cache snapshot: its repo's blobs too
             raise WeightsError(f"{self.path}: refused: tensor {name!r} keeps its values in {location!r}, a "
                                f"link to {real}, outside the model's folder {home}")
         if not real.is_file():

@@ -6,7 +6,9 @@ failed before anything is read; ``safetensors.safe_open(framework="numpy")``
 then reads the tensors NumPy knows.  bfloat16 (which NumPy lacks) is read
 from its bytes and widened to float32 exactly (a bfloat16 is the top half of
 a float32); float8 goes through ``ml_dtypes`` (installed with JAX).  Nothing
-needs PyTorch.
+needs PyTorch.  ``read_lazy`` gives a float matrix as a
+:class:`~htsr.weights._lazy.MappedTensor`, read from the file block by block
+(``htsr.weights.load(..., lazy=True)``, what the report uses).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import numpy as np
 
 from ..errors import WeightsError
 from ._base import Reader, need, widen
+from ._lazy import STORED, MappedTensor
+from ._hub import within_model
+from ._quant import NotedInfo, annotate, dequantize
 from ._tensor import TensorInfo, classify, natural_key
 
 __all__ = ["SafetensorsReader", "ShardedSafetensorsReader"]
@@ -99,6 +104,11 @@ class SafetensorsReader(Reader):
             raise WeightsError(f"{self.path}: corrupt safetensors file: {e}") from None
 
     def infos(self) -> list[TensorInfo]:
+        """The tensors, fp8/int8 weights paired with their scales (htsr.weights._quant)."""
+        return annotate(self.stored_infos(), self.path.parent)
+
+    def stored_infos(self) -> list[TensorInfo]:
+        """The tensors as the header lists them, in natural order of names."""
         out = []
         for name in sorted(self._entries, key=natural_key):
             e = self._entries[name]
@@ -108,6 +118,8 @@ class SafetensorsReader(Reader):
         return out
 
     def read(self, info: TensorInfo) -> np.ndarray:
+        if info.dequant is not None:  # fp8/int weights: scales applied, integers as floats
+            return dequantize(info, self.read)
         e = self._entries[info.name]
         code, shape = e["dtype"], e["shape"]
         n = int(np.prod(shape, dtype=np.int64))
@@ -129,6 +141,39 @@ class SafetensorsReader(Reader):
         except Exception as e:
             raise WeightsError(f"{self.path}: cannot read tensor {info.name!r}: {e}") from None
 
+    def read_lazy(self, info: TensorInfo):
+        """A :class:`~htsr.weights._lazy.MappedTensor` for a stored float tensor (BF16, F16, F32, F64)
+        of two or more dimensions, read on demand block by block; :meth:`read`'s array otherwise."""
+        e = self._entries.get(info.name)
+        if (e is None or getattr(info, "dequant", None) is not None or e["dtype"] not in STORED
+                or len(e["shape"]) < 2 or tuple(e["shape"]) != tuple(info.shape)):
+            return self.read(info)
+        return MappedTensor(self.path, self._data_start + e["data_offsets"][0], e["dtype"], e["shape"], info.name)
+
+    def read_slice(self, info: TensorInfo, k: int) -> np.ndarray:
+        """``read(info)[k]`` reading only that slice's bytes (one expert of a stack ``[E, a, b]``)."""
+        e = self._entries[info.name]
+        code, shape = e["dtype"], tuple(e["shape"])
+        if getattr(info, "dequant", None) is not None or code not in _DTYPES or len(shape) < 2:
+            return np.ascontiguousarray(self.read(info)[k])
+        if not 0 <= k < shape[0]:
+            raise WeightsError(f"{self.path}: tensor {info.name!r} has {shape[0]} slices, no slice {k}")
+        dtype, width = _DTYPES[code]
+        n = int(np.prod(shape[1:], dtype=np.int64))
+        offset = self._data_start + e["data_offsets"][0] + k * n * width
+        try:
+            if code == "BF16":
+                bits = np.fromfile(self.path, dtype="<u2", count=n, offset=offset)
+                return (bits.astype(np.uint32) << 16).view(np.float32).reshape(shape[1:])
+            if code in ("F8_E4M3", "F8_E5M2"):
+                ml = need("ml_dtypes", f"reading the float8 tensor {info.name!r} in {self.path}")
+                raw = np.fromfile(self.path, dtype=np.uint8, count=n, offset=offset)
+                return raw.view(getattr(ml, dtype)).astype(np.float32).reshape(shape[1:])
+            raw = np.fromfile(self.path, dtype=np.dtype(dtype).newbyteorder("<"), count=n, offset=offset)
+            return widen(raw.astype(raw.dtype.newbyteorder("="), copy=False)).reshape(shape[1:])
+        except Exception as exc:
+            raise WeightsError(f"{self.path}: cannot read slice {k} of tensor {info.name!r}: {exc}") from None
+
     def close(self) -> None:
         self._handle = None
 
@@ -140,6 +185,7 @@ class ShardedSafetensorsReader(Reader):
         self.source = str(index if index is not None else shards[0].parent)
         self._files = {p.name: SafetensorsReader(p, layout=layout) for p in shards}
         self._where: dict[str, str] = {}
+        self._unindexed: dict[str, str] = {}
         if index is not None:
             self._from_index(index)
         else:
@@ -167,15 +213,43 @@ class ShardedSafetensorsReader(Reader):
                 raise WeightsError(f"{index}: its weight_map puts tensor {name!r} in {shard}, "
                                    "which does not hold it")
             self._where[name] = shard
+        for shard, r in self._files.items():  # in a shard, not in the index: listed, never read
+            for name in r._entries:
+                if name not in self._where:
+                    self._unindexed.setdefault(name, shard)
 
     def infos(self) -> list[TensorInfo]:
+        """Every tensor of the index (scales paired across shards), then those the index omits."""
         by_name = {}
         for r in self._files.values():
-            by_name.update({i.name: i for i in r.infos()})
-        return [by_name[n] for n in sorted(self._where, key=natural_key)]
+            by_name.update({i.name: i for i in r.stored_infos()})
+        for name, shard in self._unindexed.items():
+            i = by_name[name]
+            by_name[name] = NotedInfo(name, i.shape, i.dtype, "other", i.layout, i.source,
+                                      note=f"in shard {shard} but not in the index: not read",
+                                      group="not in the index")
+        folder = Path(self.source) if Path(self.source).is_dir() else Path(self.source).parent
+        return annotate([by_name[n] for n in sorted({*self._where, *self._unindexed}, key=natural_key)], folder)
 
     def read(self, info: TensorInfo) -> np.ndarray:
+        if info.dequant is not None:  # its scales may sit in another shard
+            return dequantize(info, self.read)
+        if info.name not in self._where:
+            raise WeightsError(f"{self.source}: tensor {info.name!r} is in shard "
+                               f"{self._unindexed.get(info.name)} but not in the index: not read")
         return self._files[self._where[info.name]].read(info)
+
+    def read_lazy(self, info: TensorInfo):
+        """See :meth:`SafetensorsReader.read_lazy`."""
+        if getattr(info, "dequant", None) is not None or info.name not in self._where:
+            return self.read(info)
+        return self._files[self._where[info.name]].read_lazy(info)
+
+    def read_slice(self, info: TensorInfo, k: int) -> np.ndarray:
+        """``read(info)[k]``, reading only that slice (see :meth:`SafetensorsReader.read_slice`)."""
+        if getattr(info, "dequant", None) is not None or info.name not in self._where:
+            return np.ascontiguousarray(self.read(info)[k])
+        return self._files[self._where[info.name]].read_slice(info, k)
 
     def close(self) -> None:
         for r in self._files.values():
@@ -197,4 +271,8 @@ def weight_map_of(index: Path) -> dict[str, str]:
     for shard in wm.values():
         if os.path.basename(shard) != shard:
             raise WeightsError(f"{index}: shard {shard!r} is not a file name beside the index")
+    for shard in sorted(set(wm.values())):  # a link out of the folder (a Hugging Face snapshot's blobs aside)
+        if (index.parent / shard).exists() and not within_model(index.parent / shard, index.parent):
+            raise WeightsError(f"{index}: refused: shard {shard!r} is a link to "
+                               f"{(index.parent / shard).resolve()}, outside the index's folder")
     return wm

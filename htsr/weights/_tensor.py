@@ -11,13 +11,14 @@ from ..errors import WeightsError
 from ..kinds import KINDS, MATRIX_KINDS
 
 # KINDS and MATRIX_KINDS are htsr.kinds', re-exported: the readers give the kinds, rmt splits them
-__all__ = ["Tensor", "TensorInfo", "classify", "KINDS", "MATRIX_KINDS", "TORCH_QUANTIZED", "natural_key"]
+__all__ = ["Tensor", "TensorInfo", "classify", "KINDS", "MATRIX_KINDS", "TORCH_QUANTIZED",
+           "INTEGER_WEIGHT_DTYPES", "natural_key"]
 
 _NORM_TOKEN = re.compile(r"^(ln|bn|gn|rms)\d*$")
 _NORM_WORDS = ("norm", "running_mean", "running_var", "num_batches_tracked")
 _EMBED_TOKENS = {"emb", "wte", "wpe"}
-_ATTENTION_TOKENS = {"attn", "attention", "query", "key", "value", "q", "k", "v", "qkv", "heads",
-                     "expert", "experts"}
+_ATTENTION_TOKENS = {"attn", "attention", "query", "key", "value", "q", "k", "v", "qkv", "heads"}
+_EXPERT_TOKENS = {"expert", "experts", "exps"}  # GGUF names stacked experts ffn_up_exps
 #: PyTorch's quantized dtypes: a tensor of one carries its scale and zero point, and is read
 #: dequantized (``Tensor.dequantize()``), so it is classified by its shape like a float tensor.
 TORCH_QUANTIZED = ("qint8", "quint8", "qint32", "quint4x2", "quint2x4")
@@ -25,6 +26,25 @@ TORCH_QUANTIZED = ("qint8", "quint8", "qint32", "quint4x2", "quint2x4")
 
 def _tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
+
+
+#: Integer dtypes a weight matrix may be stored in (int8 with or without its scales); int64 and
+#: uint64 tensors are positions, ids and counters, never weights.
+INTEGER_WEIGHT_DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32")
+# name components of integer tensors that are indices, masks or packed low-bit weights, not matrices
+_INDEX_TOKENS = {"ids", "idx", "index", "indices", "position", "positions", "mask", "perm", "count",
+                 "counts", "g"}
+_PACKED_TOKENS = {"qweight", "qzeros"}  # GPTQ/AWQ: int32 words, each packing eight 4-bit values
+
+
+def _packed(dt: str, toks: list[str]) -> bool:
+    return dt in ("int32", "uint32") and bool(_PACKED_TOKENS.intersection(toks))
+
+
+def _integer_matrix(dt: str, ndim: int, toks: list[str]) -> bool:
+    """An integer tensor of 2+ dimensions that may be a weight matrix (not ids, masks, packed int4)."""
+    return (dt in INTEGER_WEIGHT_DTYPES and ndim >= 2 and not _INDEX_TOKENS.intersection(toks)
+            and not _packed(dt, toks))
 
 
 def _floating(dt: str) -> bool:
@@ -38,10 +58,17 @@ def classify(name: str, shape: tuple[int, ...], dtype) -> str:
     The rules, in order (``name`` is compared in lower case):
 
     1. a dtype that is not floating point (integer buffers such as
-       ``position_ids``, integer weights without their scales, complex,
-       booleans, strings, objects) -> ``"other"``; PyTorch's quantized dtypes
+       ``position_ids``, complex, booleans, strings, objects) -> ``"other"``,
+       except integer tensors of two or more dimensions stored in
+       :data:`INTEGER_WEIGHT_DTYPES` (int8 weights, with their scales or without)
+       whose name has no component ``ids``, ``idx``, ``index``, ``indices``,
+       ``position(s)``, ``mask``, ``perm``, ``count(s)``, ``g`` (``g_idx``), and
+       no int32 ``qweight``/``qzeros`` (GPTQ/AWQ words packing 4-bit values): they
+       go on to the rules below by their shape, and are read as floats
+       (dequantized when their scales are beside them, htsr.weights._quant).
+       int64/uint64 tensors are always ``"other"``.  PyTorch's quantized dtypes
        (``qint8``, ``quint8``, ... :data:`TORCH_QUANTIZED`), which carry their
-       scales and are read dequantized, count as floating point;
+       scales and are read dequantized, and float8 count as floating point;
     2. 0-D -> ``"other"``;
     3. 1-D -> ``"norm"`` if the name holds ``norm`` (LayerNorm, BatchNorm,
        RMSNorm, ``normalization``), ``running_mean``/``running_var``, or a
@@ -50,11 +77,12 @@ def classify(name: str, shape: tuple[int, ...], dtype) -> str:
     4. 2-D -> ``"embedding"`` if the name holds ``embed`` or has a component
        ``emb``, ``wte`` or ``wpe`` (GPT-2), otherwise ``"dense"`` (linear layers, attention
        projections, HF GPT-2 ``Conv1D``, which is a 2-D matrix);
-    5. 3-D -> ``"other"`` when a name component says attention or experts
+    5. 3-D -> ``"experts"`` when a name component says experts (``expert``,
+       ``experts``, GGUF's ``exps``: a stack ``[E, ., .]`` of mixture-of-experts
+       matrices) and none holds ``conv``; ``"other"`` when a component says attention
        (``attn``, ``attention``, ``query``, ``key``, ``value``, ``q``/``k``/``v``,
-       ``qkv``, ``heads``, ``expert(s)``: multi-head ``DenseGeneral`` kernels,
-       stacked MoE experts) and no component holds ``conv``; otherwise
-       ``"conv1d"``;
+       ``qkv``, ``heads``: multi-head ``DenseGeneral`` kernels) and none holds
+       ``conv``; otherwise ``"conv1d"``;
     6. 4-D -> ``"conv2d"``;
     7. anything else -> ``"other"``.
 
@@ -65,10 +93,10 @@ def classify(name: str, shape: tuple[int, ...], dtype) -> str:
     dt = _dtype_name(dtype)
     is_float = _floating(dt)
     ndim = len(shape)
-    if not is_float or ndim == 0:
+    toks = _tokens(name)
+    if not (is_float or _integer_matrix(dt, ndim, toks)) or ndim == 0:
         return "other"
     low = name.lower()
-    toks = _tokens(name)
     if ndim == 1:
         if any(w in low for w in _NORM_WORDS) or any(_NORM_TOKEN.match(t) for t in toks):
             return "norm"
@@ -78,6 +106,8 @@ def classify(name: str, shape: tuple[int, ...], dtype) -> str:
             return "embedding"
         return "dense"
     if ndim == 3:
+        if not any("conv" in t for t in toks) and _EXPERT_TOKENS.intersection(toks):
+            return "experts"
         if not any("conv" in t for t in toks) and _ATTENTION_TOKENS.intersection(toks):
             return "other"
         return "conv1d"
@@ -123,6 +153,10 @@ class TensorInfo:
         For PyTorch sources, the name of an earlier tensor that shares this
         one's storage (tied weights, e.g. a language-model head tied to the
         embeddings), else None.
+    dequant : Dequant or None
+        For an fp8 or integer weight matrix, how its stored values become the
+        floats that are read (``htsr.weights._quant.Dequant``: its scales, block
+        size, and ``note``, what a report's row says of it), else None.
     """
 
     name: str
@@ -132,6 +166,7 @@ class TensorInfo:
     layout: str
     source: str
     tied_to: str | None = None
+    dequant: object | None = field(default=None, compare=False)
 
     @property
     def ndim(self) -> int:
@@ -144,18 +179,21 @@ class TensorInfo:
     def no_spectrum_reason(self) -> str | None:
         """Why this tensor has no spectrum, in a few words; None when its kind has one.
 
-        The reason starts with what rules it out: the dtype (``"int8 without
-        scales: integer tensor, not dequantized"``, ``"complex128: complex
+        The reason starts with what rules it out: the dtype (``"int64: integer
+        tensor (positions, ids, counters), not weights"``, ``"complex128: complex
         weights are not supported"``) or the shape (``"1-D: a bias has no
         spectrum"``).  A report lists tensors it gives no row with this reason.
         """
         if self.kind in MATRIX_KINDS:
             return None
         dt = _dtype_name(self.dtype)
-        if dt in ("int64", "uint64"):
+        toks = _tokens(self.name)
+        if self.ndim >= 2 and _packed(dt, toks):
+            return f"{dt}: low-bit weights packed into integer words (GPTQ/AWQ), not unpacked"
+        if dt.startswith(("int", "uint")) and (self.ndim >= 2 or dt in ("int64", "uint64")):
             return f"{dt}: integer tensor (positions, ids, counters), not weights"
-        if dt.startswith(("int", "uint")):  # int8, or int32 packing int4 (GPTQ, AWQ): scales are elsewhere
-            return f"{dt} without scales: integer tensor, not dequantized"
+        if dt.startswith(("int", "uint")):
+            return f"{self.ndim}-D {dt}: an integer {'vector' if self.ndim else 'scalar'}, not a weight matrix"
         if dt.startswith("complex"):
             return f"{dt}: complex weights are not supported"
         if dt == "bool":
@@ -166,14 +204,62 @@ class TensorInfo:
             return "0-D: a scalar has no spectrum"
         if self.ndim == 1:
             return f"1-D: a {self.kind} has no spectrum"
+        if self.kind == "experts":
+            return (f"stacked experts {self.shape}: {self.shape[0]} matrices in one tensor, read one by one "
+                    "only with expand=True (htsr.report does)")
         if self.ndim == 3:
             return ("3-D kernel named like attention heads or stacked experts: several matrices in one "
                     "tensor, not split into layers")
         return f"{self.ndim}-D: only matrices and 1-D/2-D convolution kernels have a spectrum"
 
+    def values_note(self) -> str:
+        """What a row's spectrum is of when it is not of the stored floats; ``""`` when it is.
+
+        ``"fp8 e4m3, 128x128 block scales applied"``, ``"int8 weights without scales:
+        the spectrum of the raw integer values"``, ``"torch.qint8 quantized tensor: the
+        spectrum of its dequantized values"`` (see :attr:`dequant`).
+        """
+        if self.dequant is not None:
+            return self.dequant.note
+        if self.kind not in MATRIX_KINDS:  # no row: nothing to say of its spectrum
+            return ""
+        dt = _dtype_name(self.dtype)
+        if dt in TORCH_QUANTIZED:
+            return f"torch.{dt} quantized tensor: the spectrum of its dequantized values"
+        if dt.startswith("float8"):
+            return f"{dt} without scales: the spectrum of unscaled values"
+        if dt in INTEGER_WEIGHT_DTYPES:
+            return f"{dt} weights without scales: the spectrum of the raw integer values"
+        return ""
+
+    def skip_group(self) -> str:
+        """Why a tensor has no row, in two or three words for counts (``"biases"``, ``"norm vectors"``).
+
+        For a tensor with no spectrum; a report counts the tensors it lists per group.
+        """
+        dt = _dtype_name(self.dtype)
+        if self.kind in MATRIX_KINDS:
+            return "kinds not asked for"
+        if dt.startswith(("int", "uint", "bool")):
+            return "integer and boolean buffers"
+        if dt.startswith("complex"):
+            return "complex tensors"
+        if self.ndim == 0:
+            return "scalars"
+        if self.kind == "norm":
+            return "norm vectors"
+        if self.kind == "bias":
+            return "biases"
+        if self.kind == "experts":
+            return "stacked experts"
+        if self.ndim == 3:
+            return "3-D kernels"
+        return "other tensors"
+
     def to_dict(self) -> dict:
         return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype, "kind": self.kind,
-                "layout": self.layout, "source": self.source, "tied_to": self.tied_to}
+                "layout": self.layout, "source": self.source, "tied_to": self.tied_to,
+                "dequant": None if self.dequant is None else self.dequant.to_dict()}
 
 
 @dataclass(frozen=True, repr=False)
@@ -184,7 +270,13 @@ class Tensor:
     floating-point tensors stored in 16 bits or fewer (float16, bfloat16,
     float8) are widened to float32, float32 and float64 are kept as stored;
     PyTorch quantized tensors (:data:`TORCH_QUANTIZED`) are dequantized to
-    float32 (``info.dtype`` keeps the stored dtype).
+    float32 (``info.dtype`` keeps the stored dtype), and so are fp8 and integer
+    weight matrices with scale tensors beside them (``info.dequant`` says how);
+    integer matrices without scales come as floats holding their integer values
+    (from safetensors, PyTorch and .npz sources; other sources give them as stored).
+    From ``load(..., lazy=True)`` a safetensors float matrix's ``array`` is a
+    ``MappedTensor`` instead (``htsr.weights._lazy``): nothing is read until
+    ``numpy.asarray(array)`` reads it whole or ``array.long_blocks()`` block by block.
 
     Attributes
     ----------
@@ -227,12 +319,16 @@ class Tensor:
         a = self.array
         if not np.issubdtype(a.dtype, np.inexact):
             return 0, 0
+        if hasattr(a, "count_nonfinite"):  # a lazily read tensor (load(..., lazy=True)): block by block
+            return a.count_nonfinite()
         return int(np.count_nonzero(np.isnan(a))), int(np.count_nonzero(np.isinf(a)))
 
     @property
     def is_finite(self) -> bool:
         """True when every value is finite (always True for integer tensors)."""
         a = self.array
+        if hasattr(a, "count_nonfinite"):
+            return self.count_nonfinite() == (0, 0)
         return not np.issubdtype(a.dtype, np.inexact) or bool(np.isfinite(a).all())
 
     def nonfinite_message(self) -> str | None:

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import WeightsError
 from ._base import Reader, need
+from ._quant import annotate, dequantize
 from ._tensor import TensorInfo, classify, natural_key
 
 __all__ = ["TorchReader", "ShardedTorchReader", "load_checkpoint", "is_torch_tensor"]
@@ -125,9 +126,17 @@ class TorchReader(Reader):
                                           self.layout, source, tied))
 
     def infos(self) -> list[TensorInfo]:
+        """The tensors, fp8/int8 weights paired with their scales (htsr.weights._quant)."""
+        path = Path(self.source)
+        return annotate(self.stored_infos(), path.parent if path.is_file() else None)
+
+    def stored_infos(self) -> list[TensorInfo]:
+        """The tensors as stored, in the checkpoint's order."""
         return list(self._infos)
 
     def read(self, info: TensorInfo) -> np.ndarray:
+        if info.dequant is not None:  # fp8/int weights: scales applied, integers as floats
+            return dequantize(info, self.read)
         try:
             return to_numpy(self._tensors[info.name])
         except Exception as e:
@@ -166,7 +175,7 @@ class ShardedTorchReader(Reader):
         self._infos = []
         for shard in self._shards:  # shapes need each shard opened once (memory-mapped)
             r = self._open(shard)
-            names = {i.name: i for i in r.infos()}
+            names = {i.name: i for i in r.stored_infos()}
             for name in sorted((n for n, s in wm.items() if s == shard), key=natural_key):
                 if name not in names:
                     raise WeightsError(f"{index}: its weight_map puts tensor {name!r} in {shard}, "
@@ -181,9 +190,11 @@ class ShardedTorchReader(Reader):
         return self._current[1]
 
     def infos(self) -> list[TensorInfo]:
-        return list(self._infos)
+        return annotate(list(self._infos), self._dir)
 
     def read(self, info: TensorInfo) -> np.ndarray:
+        if info.dequant is not None:  # its scales may sit in another shard
+            return dequantize(info, self.read)
         return self._open(self._where[info.name]).read(info)
 
     def close(self) -> None:
