@@ -244,7 +244,7 @@ def test_report_on_the_cluster_equals_the_in_process_report(cluster, tmp_path, m
 
     ran = cluster.executed() - before
     assert ran["spectrum_of"] == 3, ran  # one task per layer, read on a worker
-    assert ran["bootstrap_chunk"] >= 1, ran  # the intervals' resamples ran there too
+    assert ran["bootstrap_chunk_on"] >= 1, ran  # the intervals' resamples ran there too, on the report's device
 
 
 def test_calibrate_on_the_cluster_equals_the_in_process_study(cluster, tmp_path):

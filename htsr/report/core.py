@@ -13,6 +13,7 @@ Stages (each a module of its own):
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -141,7 +142,7 @@ def _spectra(source, infos, spec, layout, workers, client, ticks, store=None):
     return [early.get(i) or done[i] for i in range(len(infos))]
 
 
-def _bootstrap(samples, names, alphas, spec: IntervalSpec, client, ticks, store=None):
+def _bootstrap(samples, names, alphas, spec: IntervalSpec, client, ticks, store=None, device="cpu"):
     parts = iv.chunks([s.size for s in samples], spec.reps, spec.jackknife_groups)
     args = [([samples[b] for b in c], [names[b] for b in c], spec) for c in parts]
     saved = {} if store is None else {k: r for k, a in enumerate(args) if (r := store.load_chunk(a[1], spec))}
@@ -149,7 +150,9 @@ def _bootstrap(samples, names, alphas, spec: IntervalSpec, client, ticks, store=
     ticks.begin("intervals", len(samples), cost=sum(s.size for a in todo for s in a[0]))
     if saved:
         ticks.tick(sum(len(args[k][0]) for k in saved), item=f"{len(saved)} chunk(s) from the checkpoint", cost=0)
-    computed = iter(run_chunks(iv.bootstrap_chunk, todo, client=client,
+    # on a cluster each chunk runs on the report's device, not on whatever the worker's default is
+    chunk = iv.bootstrap_chunk if client is None else functools.partial(iv.bootstrap_chunk_on, device)
+    computed = iter(run_chunks(chunk, todo, client=client,
                                tick=lambda a: ticks.tick(len(a[0]), item=a[1][-1], cost=sum(s.size for s in a[0])),
                                on_result=None if store is None else lambda a, r: store.save_chunk(a[1], spec, r)))
     results = [saved[k] if k in saved else next(computed) for k in range(len(args))]
@@ -337,7 +340,7 @@ def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, details=
     draws, stats = None, [None] * len(ok)
     if ispec.method == "bootstrap" and ok:
         t = time.perf_counter()
-        draws, stats = _bootstrap(samples, names, alphas, ispec, client, ticks, store)
+        draws, stats = _bootstrap(samples, names, alphas, ispec, client, ticks, store, spec.fit.device)
         timings["intervals"] = time.perf_counter() - t
     ticks.skip(len(spectra) - len(ok) if ispec.method == "bootstrap" else 0)
     bayes_rows, network = [None] * len(ok), None

@@ -65,6 +65,14 @@ def chunks(sizes, reps: int, groups: int, budget: int = _ROW_ELEMENTS):
     return out
 
 
+def bootstrap_chunk_on(device, samples: list[np.ndarray], names: list[str], spec: IntervalSpec):
+    """:func:`bootstrap_chunk` on ``device`` (the report's): the task a Dask worker runs."""
+    from .._device import on_device
+
+    with on_device(device):
+        return bootstrap_chunk(samples, names, spec)
+
+
 def bootstrap_chunk(samples: list[np.ndarray], names: list[str], spec: IntervalSpec):
     """Bootstrap alphas (L, reps) and jackknife alphas (list of (g,)) of a chunk of layers, in one fit."""
     rows, owner, kind = [], [], []
