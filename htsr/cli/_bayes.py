@@ -17,6 +17,7 @@ import argparse
 import sys
 import time
 
+from .._progress import duration
 from ..data import check_int, check_level
 from ..errors import HtsrError
 
@@ -64,14 +65,6 @@ def sampler_options(args, *, enabled: bool) -> dict:
     return given
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 class NutsLines:
     """Progress of a NUTS run as a few lines on stderr (``progress(done, total)``, iterations per chain).
 
@@ -97,18 +90,18 @@ class NutsLines:
         draws = total - self.warmup
         if done == 0:
             self.t0, self.last, self.first = now, now, True
-            self._say(f"sampler ready after {_duration(now - self.created)}; sampling")
+            self._say(f"sampler ready after {duration(now - self.created)}; sampling")
             return
         elapsed = now - self.t0
         # early warmup (step size still large-to-small) is the slowest part: the estimate only improves
-        left = f"; about {_duration(elapsed / done * (total - done))} left" if done < total else ""
+        left = f"; about {duration(elapsed / done * (total - done))} left" if done < total else ""
         phase = f"warmup {done}/{self.warmup}" if done <= self.warmup else f"draws {done - self.warmup}/{draws}"
         if done == total:
-            self._say(f"sampling done after {_duration(elapsed)}")
+            self._say(f"sampling done after {duration(elapsed)}")
         elif done == self.warmup:
-            self._say(f"warmup done after {_duration(elapsed)}{left}")
+            self._say(f"warmup done after {duration(elapsed)}{left}")
         elif self.first or now - self.last >= self.every:
-            self._say(f"{phase} after {_duration(elapsed)}{left}")
+            self._say(f"{phase} after {duration(elapsed)}{left}")
         else:
             return
         self.first, self.last = False, now

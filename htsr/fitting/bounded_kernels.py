@@ -21,7 +21,6 @@ import jax
 import jax.numpy as jnp
 
 from ..models import bounded as bd
-from ..models import powerlaw as pl
 from .kernels import (
     DISCRETE_BOUND_BUDGET,
     EXACT_WIDTH,

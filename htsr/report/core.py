@@ -34,10 +34,10 @@ from .depth import depth_order
 from .execute import resolve_client, run_chunks, run_spectra
 from .fits import fit_layers
 from .metrics import alpha_metrics
-from .resume import esd_cost, open_checkpoint
+from .resume import open_checkpoint
 from .options import BayesSpec, IntervalSpec, LayerFitOptions, ReportSpec, Selection, Thresholds
 from .result import COLUMNS, LayerRow, Report, Skipped
-from .spectra import precheck
+from .spectra import esd_cost, precheck
 from .summary import summarize
 from .verdict import LABELS, verdict
 

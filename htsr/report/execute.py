@@ -22,28 +22,27 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-import numpy as np
 
 from .._dask import one_blas_thread, resolve_client
-from ..kinds import matrix_shape
-from .spectra import layer_spectrum, spectrum_of
+from ..rmt.esd import is_blocked
+from .spectra import esd_cost, layer_spectrum, spectrum_of
 
 __all__ = ["resolve_client", "run_spectra", "run_chunks"]
 
 
-def run_spectra(todo, open_stream, selection, fit, *, workers: int, client=None, source=None, tick=None,
+def run_spectra(todo, open_stream, selection, fit, *, workers: int, client=None, source=None,
                 on_result=None):
     """:class:`~htsr.report.spectra.LayerSpectrum` of the layers ``todo`` (a list of ``(index, info)``).
 
     ``open_stream(names)`` opens a :func:`htsr.weights.load` stream of those tensors;
     returns a dict index -> LayerSpectrum.  ``on_result(index, spectrum)``, when given, is
-    called in the calling thread as each layer's result is collected (before ``tick``):
+    called in the calling thread as each layer's result is collected:
     the report's checkpoint saves it there (:mod:`htsr.report.resume`).
     """
     if not todo:
         return {}
     if client is not None:
-        return _dask_spectra(client, todo, open_stream, selection, fit, source, tick, on_result)
+        return _dask_spectra(client, todo, open_stream, selection, fit, source, on_result)
     index_of = {info.name: i for i, info in todo}
     out = {}
 
@@ -51,8 +50,6 @@ def run_spectra(todo, open_stream, selection, fit, *, workers: int, client=None,
         out[j] = spectrum
         if on_result:
             on_result(j, spectrum)
-        if tick:
-            tick()
 
     with open_stream([info.name for _, info in todo]) as stream:
         if workers <= 1:
@@ -64,7 +61,7 @@ def run_spectra(todo, open_stream, selection, fit, *, workers: int, client=None,
         with one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
             pending, lazy = [], []
             for tensor in stream:
-                if _blocked(tensor):  # nothing read yet: held, then run largest first
+                if is_blocked(tensor.array):  # nothing read yet: held, then run largest first
                     lazy.append(tensor)
                     continue
                 i = index_of[tensor.name]
@@ -73,7 +70,7 @@ def run_spectra(todo, open_stream, selection, fit, *, workers: int, client=None,
                     collect(*_result(pending.pop(0)))
             for j, fut in pending:
                 collect(j, fut.result())
-            lazy.sort(key=lambda t: _cost(t.info), reverse=True)
+            lazy.sort(key=lambda t: esd_cost(t.info), reverse=True)
             futures = {pool.submit(layer_spectrum, index_of[t.name], t, selection, fit): index_of[t.name]
                        for t in lazy}
             for fut in as_completed(futures):
@@ -86,18 +83,7 @@ def _result(item):
     return j, fut.result()
 
 
-def _blocked(tensor) -> bool:
-    """A tensor read block by block when its ESD runs (``htsr.weights.load(..., lazy=True)``)."""
-    return hasattr(tensor.array, "long_blocks") and not isinstance(tensor.array, np.ndarray)
-
-
-def _cost(info) -> float:
-    """Flops of a layer's Gram matrix and eigensolve, up to a constant: ``k M^2 (N + M)``."""
-    N, M, k = matrix_shape(info.shape, info.kind, info.layout)
-    return float(k) * M * M * (N + M)
-
-
-def _dask_spectra(client, todo, open_stream, selection, fit, source, tick, on_result=None):
+def _dask_spectra(client, todo, open_stream, selection, fit, source, on_result=None):
     from distributed import as_completed
 
     futures = {}
@@ -118,8 +104,6 @@ def _dask_spectra(client, todo, open_stream, selection, fit, source, tick, on_re
         out[futures[fut]] = fut.result()
         if on_result:
             on_result(futures[fut], out[futures[fut]])
-        if tick:
-            tick()
     return out
 
 

@@ -45,10 +45,9 @@ import numpy as np
 
 from ..data import check_bool
 from ..errors import CheckpointWarning, HtsrError
-from ..kinds import matrix_shape
 from .spectra import LayerSpectrum
 
-__all__ = ["PARTIAL", "MANIFEST", "Checkpoint", "open_checkpoint", "fingerprint", "discard", "count", "esd_cost"]
+__all__ = ["PARTIAL", "MANIFEST", "Checkpoint", "open_checkpoint", "fingerprint", "discard", "count"]
 
 #: The checkpoint folder ``htsr report`` uses inside ``--out``.
 PARTIAL = ".htsr-partial"
@@ -70,14 +69,6 @@ def _version() -> str:
         return version("htsr")
     except Exception:  # noqa: BLE001 -- not installed (a source tree): the fingerprint goes without it
         return "unknown"
-
-
-def esd_cost(info) -> float:
-    """The relative cost of a layer's ESD, from its header: ``k M^2 (N + M)`` for ``k`` slices of
-    ``N x M`` (the Gram matrix, then the eigensolver), so the progress's time left weighs a
-    32000 x 2048 embedding as what it costs against a 2048 x 256 projection."""
-    N, M, k = matrix_shape(info.shape, info.kind, info.layout)
-    return float(k) * float(M) ** 2 * float(N + M)
 
 
 def open_checkpoint(folder, source, infos, spec, layout=None, *, keep: bool = False) -> Checkpoint:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import rmt
+from ..rmt.esd import is_blocked
 from ..errors import DataError
 from ..kinds import matrix_shape
 from ..weights import Tensor, TensorInfo
@@ -80,6 +81,15 @@ def _empty(index, info, N, M, k, warning) -> LayerSpectrum:
                          warning=warning)
 
 
+def esd_cost(info: TensorInfo) -> float:
+    """The relative cost of a layer's ESD, from its header: ``k M^2 (N + M)`` for ``k`` slices of
+    ``N x M`` (the Gram matrix, then the eigensolver).  The report queues the costliest layers
+    first (:mod:`.execute`), and the progress's time left weighs a 32000 x 2048 embedding as
+    what it costs against a 2048 x 256 projection."""
+    N, M, k = matrix_shape(info.shape, info.kind, info.layout)
+    return float(k) * float(M) ** 2 * float(N + M)
+
+
 def precheck(index: int, info: TensorInfo, selection: Selection) -> LayerSpectrum | None:
     """A warning row for a layer the size limits rule out (nothing read), or None."""
     N, M, k = matrix_shape(info.shape, info.kind, info.layout)
@@ -104,7 +114,7 @@ def layer_spectrum(index: int, tensor: Tensor, selection: Selection, fit: LayerF
     if early is not None:
         return early
     N, M, k = matrix_shape(info.shape, info.kind, info.layout)
-    if not (_blocked(tensor) and fit.device == "cpu"):  # a blocked Gram finds NaN and inf on its way (_esd)
+    if not (is_blocked(tensor.array) and fit.device == "cpu"):  # a blocked Gram finds NaN and inf on its way (_esd)
         bad = tensor.nonfinite_message()
         if bad is not None:
             return _empty(index, info, N, M, k, f"{bad}; no spectrum")
@@ -159,11 +169,6 @@ def _esd(tensor: Tensor, fit: LayerFitOptions, N: int) -> tuple[np.ndarray | Non
                       f"of {N} squares that size passes float64's largest value ({biggest:.3g})")
     what = f"LAPACK: {failure}" if evals is None else "non-finite eigenvalues"
     return None, f"the eigenvalues of its Gram matrix could not be computed ({what}; largest |entry| {amax:.3g})"
-
-
-def _blocked(tensor: Tensor) -> bool:
-    """Whether the tensor is read block by block (``htsr.weights.load(..., lazy=True)``)."""
-    return hasattr(tensor.array, "long_blocks") and not isinstance(tensor.array, np.ndarray)
 
 
 def _join(a: str, b: str) -> str:

@@ -47,7 +47,7 @@ from ..kinds import SINGLE_MATRIX_KINDS, Layout, conv1d_matrices, conv2d_matrice
 
 # the conv splits live with the kinds and layouts (htsr.kinds); re-exported as htsr.rmt's
 __all__ = ["esd", "layer_matrices", "conv2d_matrices", "conv1d_matrices", "layer_esd", "gram_matrix",
-           "blocked_esd"]
+           "blocked_esd", "is_blocked"]
 
 _METHODS = ("gram", "svd", "auto")
 _EPS = np.finfo(np.float64).eps
@@ -189,7 +189,7 @@ def layer_esd(weight, kind: str, *, layout: Layout = "pytorch",
     (``numpy.asarray``).
     """
     check_choice(method, "method", _METHODS)
-    if _is_blocked(weight) and kind in SINGLE_MATRIX_KINDS and method == "gram" and min(weight.shape) >= 1:
+    if is_blocked(weight) and kind in SINGLE_MATRIX_KINDS and method == "gram" and min(weight.shape) >= 1:
         return blocked_esd(weight, normalize=normalize)
     mats = layer_matrices(weight, kind, layout=layout)
     if min(mats.shape[-2:]) < 1:
@@ -200,7 +200,8 @@ def layer_esd(weight, kind: str, *, layout: Layout = "pytorch",
     return np.sort(ev.ravel()) if pool else ev
 
 
-def _is_blocked(weight) -> bool:
+def is_blocked(weight) -> bool:
+    """Whether ``weight`` is a matrix read block by block (``shape`` and ``long_blocks()``, not an array)."""
     return hasattr(weight, "long_blocks") and not isinstance(weight, np.ndarray)
 
 

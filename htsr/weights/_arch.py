@@ -34,6 +34,7 @@ import numpy as np
 from ..data import check_choice
 from ..errors import WeightsError
 from ._base import Reader, StoredInfo
+from ._hub import within_model
 from ._tensor import TensorInfo, classify
 
 __all__ = ["ArchReader", "PartInfo", "expert_group", "fused_layout", "read_config", "FUSED_CHOICES",
@@ -118,7 +119,10 @@ def read_config(folder) -> tuple[dict | None, str]:
     """``(config, "")`` from ``folder/config.json``, or ``(None, why)`` when there is none usable.
 
     Multimodal configs keep the language model's numbers under ``text_config``; those are
-    merged over the top level.  Only that one file beside the weights is read.
+    merged over the top level.  Only that one file beside the weights is read, and not
+    when it is a link out of the model's folder (a Hugging Face cache's blobs aside:
+    :func:`~htsr.weights._hub.within_model`).  The one reader of ``config.json``: fused
+    splits here, fp8 block sizes in :mod:`htsr.weights._quant`.
     """
     if folder is None:
         return None, "no config.json (the weights are not a file or folder)"
@@ -126,6 +130,8 @@ def read_config(folder) -> tuple[dict | None, str]:
     if not path.is_file():
         return None, f"no config.json in {path.parent}"
     try:
+        if not within_model(path, Path(folder)):
+            return None, f"{path} links out of the model's folder: not read"
         if path.stat().st_size > CONFIG_MAX_BYTES:
             return None, f"{path} is larger than {CONFIG_MAX_BYTES} bytes: not read"
         cfg = json.loads(path.read_text(encoding="utf-8"))

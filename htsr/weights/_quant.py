@@ -34,16 +34,14 @@ exactly), and its ``Dequant.note`` says the spectrum is of unscaled values.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
 from ._base import StoredInfo
-from ._hub import within_model
+from ._arch import read_config
 from ._tensor import INTEGER_WEIGHT_DTYPES, MATRIX_KINDS, TensorInfo
 
 __all__ = ["Dequant", "NotedInfo", "annotate", "dequantize", "as_float", "config_block", "FP8"]
@@ -129,22 +127,15 @@ def _label(dt: str) -> str:
 def config_block(folder) -> tuple[int, int] | None:
     """``quantization_config.weight_block_size`` of ``folder/config.json``, when there is one.
 
-    None when there is no such file, it is not JSON, it is over 1 MB, it has no such
-    entry, or it is a link to a file outside ``folder`` (a Hugging Face cache's blobs
-    aside): the block size is then read from the shapes.
+    None when :func:`htsr.weights._arch.read_config` finds no usable config (none, not
+    JSON, too large, a link out of ``folder``) or it has no such entry: the block size is
+    then read from the shapes.
     """
-    if folder is None:
-        return None
-    path = Path(folder) / "config.json"
-    try:  # a config.json linked out of the model's folder (a cache's blobs aside) is not read
-        if not path.is_file() or path.stat().st_size > 1 << 20 or not within_model(path, Path(folder)):
-            return None
-        qc = json.loads(path.read_text(encoding="utf-8")).get("quantization_config") or {}
-        size = qc.get("weight_block_size")
-        if isinstance(size, list) and len(size) == 2 and all(isinstance(b, int) and b > 0 for b in size):
-            return int(size[0]), int(size[1])
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError, RecursionError):
-        pass
+    cfg, _ = read_config(folder)
+    qc = (cfg or {}).get("quantization_config")
+    size = qc.get("weight_block_size") if isinstance(qc, dict) else None
+    if isinstance(size, list) and len(size) == 2 and all(isinstance(b, int) and b > 0 for b in size):
+        return int(size[0]), int(size[1])
     return None
 
 

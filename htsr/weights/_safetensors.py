@@ -2,9 +2,10 @@
 
 The header (an 8-byte little-endian length, then JSON) is parsed here, so a
 truncated or corrupt file is refused with a message that says which check
-failed before anything is read; ``safetensors.safe_open(framework="numpy")``
-then reads the tensors NumPy knows.  bfloat16 (which NumPy lacks) is read
-from its bytes and widened to float32 exactly (a bfloat16 is the top half of
+failed before anything is read, and ``safetensors.safe_open`` checks the file
+too.  Each tensor (or one slice of a stack) is then read from its byte range
+(little-endian, as the format stores it).  bfloat16 (which NumPy lacks) is
+widened to float32 exactly (a bfloat16 is the top half of
 a float32); float8 goes through ``ml_dtypes`` (installed with JAX).  Nothing
 needs PyTorch.  ``read_lazy`` gives a float matrix as a
 :class:`~htsr.weights._lazy.MappedTensor`, read from the file block by block
@@ -121,25 +122,30 @@ class SafetensorsReader(Reader):
         if info.dequant is not None:  # fp8/int weights: scales applied, integers as floats
             return dequantize(info, self.read)
         e = self._entries[info.name]
-        code, shape = e["dtype"], e["shape"]
+        if e["dtype"] not in _DTYPES:
+            raise WeightsError(f"{self.path}: tensor {info.name!r} has dtype {e['dtype']}, which htsr cannot read")
+        return self._decode(info.name, e["dtype"], self._data_start + e["data_offsets"][0], tuple(e["shape"]),
+                            f"tensor {info.name!r}")
+
+    def _decode(self, name: str, code: str, offset: int, shape: tuple, what: str) -> np.ndarray:
+        """The ``shape`` entries of dtype ``code`` from byte ``offset``: bf16 and fp8 widened to float32
+        exactly, float16 to float32, other dtypes as stored (native byte order)."""
         n = int(np.prod(shape, dtype=np.int64))
-        offset = self._data_start + e["data_offsets"][0]
+        dtype = _DTYPES[code][0]
         try:
             if code == "BF16":
                 bits = np.fromfile(self.path, dtype="<u2", count=n, offset=offset)
                 return (bits.astype(np.uint32) << 16).view(np.float32).reshape(shape)
             if code in ("F8_E4M3", "F8_E5M2"):
-                ml = need("ml_dtypes", f"reading the float8 tensor {info.name!r} in {self.path}")
+                ml = need("ml_dtypes", f"reading the float8 tensor {name!r} in {self.path}")
                 raw = np.fromfile(self.path, dtype=np.uint8, count=n, offset=offset)
-                return raw.view(getattr(ml, _DTYPES[code][0])).astype(np.float32).reshape(shape)
-            if code not in _DTYPES:
-                raise WeightsError(f"{self.path}: tensor {info.name!r} has dtype {code}, which htsr "
-                                   "cannot read")
-            return widen(np.asarray(self._handle.get_tensor(info.name)))
+                return raw.view(getattr(ml, dtype)).astype(np.float32).reshape(shape)
+            raw = np.fromfile(self.path, dtype=np.dtype(dtype).newbyteorder("<"), count=n, offset=offset)
+            return widen(raw.astype(raw.dtype.newbyteorder("="), copy=False)).reshape(shape)
         except WeightsError:
             raise
-        except Exception as e:
-            raise WeightsError(f"{self.path}: cannot read tensor {info.name!r}: {e}") from None
+        except Exception as exc:
+            raise WeightsError(f"{self.path}: cannot read {what}: {exc}") from None
 
     def read_lazy(self, info: TensorInfo):
         """A :class:`~htsr.weights._lazy.MappedTensor` for a stored float tensor (BF16, F16, F32, F64)
@@ -158,21 +164,9 @@ class SafetensorsReader(Reader):
             return np.ascontiguousarray(self.read(info)[k])
         if not 0 <= k < shape[0]:
             raise WeightsError(f"{self.path}: tensor {info.name!r} has {shape[0]} slices, no slice {k}")
-        dtype, width = _DTYPES[code]
         n = int(np.prod(shape[1:], dtype=np.int64))
-        offset = self._data_start + e["data_offsets"][0] + k * n * width
-        try:
-            if code == "BF16":
-                bits = np.fromfile(self.path, dtype="<u2", count=n, offset=offset)
-                return (bits.astype(np.uint32) << 16).view(np.float32).reshape(shape[1:])
-            if code in ("F8_E4M3", "F8_E5M2"):
-                ml = need("ml_dtypes", f"reading the float8 tensor {info.name!r} in {self.path}")
-                raw = np.fromfile(self.path, dtype=np.uint8, count=n, offset=offset)
-                return raw.view(getattr(ml, dtype)).astype(np.float32).reshape(shape[1:])
-            raw = np.fromfile(self.path, dtype=np.dtype(dtype).newbyteorder("<"), count=n, offset=offset)
-            return widen(raw.astype(raw.dtype.newbyteorder("="), copy=False)).reshape(shape[1:])
-        except Exception as exc:
-            raise WeightsError(f"{self.path}: cannot read slice {k} of tensor {info.name!r}: {exc}") from None
+        offset = self._data_start + e["data_offsets"][0] + k * n * _DTYPES[code][1]
+        return self._decode(info.name, code, offset, shape[1:], f"slice {k} of tensor {info.name!r}")
 
     def close(self) -> None:
         self._handle = None
