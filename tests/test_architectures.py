@@ -378,3 +378,26 @@ def test_lora_embedding_and_conv1d_updates_are_transposed_into_the_base_layout(t
     assert {m.name: (m.shape, m.embedding) for m in adapter.modules} == {
         "transformer.wte.weight": ((50, 16), True), "transformer.h.0.attn.c_attn.weight": ((16, 48), False)}
     adapter.close()
+
+
+def test_the_hierarchical_model_sees_each_expert_once_not_the_pooled_bank_too(moe, monkeypatch):
+    """A pooled bank's eigenvalues are its experts': the Bayesian model gets the experts, not the bank as well."""
+    import htsr.report.bayes as rb
+
+    seen = {}
+
+    def fake(samples, xmins, *, level, seed, sampler=None):
+        seen["sizes"] = sorted(len(s) for s in samples)
+        L = len(samples)
+        draws = np.tile(np.linspace(2.0, 4.0, 50), (L, 1))
+        return draws.mean(1), np.full(L, 2.1), np.full(L, 3.9), draws, None
+
+    monkeypatch.setattr(rb, "posterior_alphas", fake)
+    rep = htsr.report(moe[0], intervals="bayes", bounded=False, workers=1, min_evals=2)
+    t = rep.layers.set_index("name")
+    pooled = t[t["kind"] == "experts"]
+    fitted = t[t["alpha"].notna()]
+    assert len(pooled) and pooled["alpha_bayes"].isna().all()
+    assert pooled["interval_note"].str.startswith("pooled expert bank").all()
+    others = fitted[fitted["kind"] != "experts"]
+    assert others["alpha_bayes"].notna().all() and len(seen["sizes"]) == len(others)

@@ -11,6 +11,10 @@ from conftest import pareto
 import htsr
 from htsr.cli.main import main
 
+import time as _t0_time
+
+_MODULE_T0 = _t0_time.perf_counter()
+
 
 @pytest.fixture(scope="module")
 def sample_file(tmp_path_factory):
@@ -402,3 +406,18 @@ def test_sampler_flags_are_checked_before_any_work(sample_file, tiny_weights, tm
                          (dict(target_accept=1.0), "target_accept must be in \\(0, 1\\)")]:
         with pytest.raises(HtsrError, match=message):
             BayesSpec(**bad)
+
+
+def test_printed_time_counts_from_the_process_start():
+    """`time:` includes Python's start-up and the imports: process_seconds() is the process's age,
+    at least the time since this test module was imported and at most the machine's uptime."""
+    import time as _time
+
+    from htsr.cli._common import process_seconds
+
+    age = process_seconds()
+    assert age >= _time.perf_counter() - _MODULE_T0 > 0
+    from pathlib import Path as _P
+
+    if _P("/proc/uptime").exists():
+        assert age <= float(_P("/proc/uptime").read_text().split()[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -17,6 +18,25 @@ def read_data(path: str) -> np.ndarray:
 def to_json(obj) -> str:
     """JSON with NaN/inf written as null (strict JSON has no NaN)."""
     return json.dumps(to_plain(obj), indent=2)
+
+
+def process_seconds() -> float:
+    """Seconds since this process started (Linux: ``/proc``), so a printed time includes Python's
+    start-up and the imports; elsewhere, since :mod:`htsr.cli.main` was imported."""
+    import os
+    import time
+
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])  # field 22: starttime
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        age = uptime - ticks / os.sysconf("SC_CLK_TCK")
+        if 0 <= age < 1e7:
+            return age
+    except (OSError, ValueError, IndexError):
+        pass
+    from .main import STARTED
+
+    return time.perf_counter() - STARTED
 
 
 def table(rows: list[tuple[str, str]]) -> str:

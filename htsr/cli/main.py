@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 import warnings
+
+STARTED = time.perf_counter()  # the fallback start of a printed time, where /proc is not there
 
 from ..errors import HtsrError
 

@@ -29,7 +29,7 @@ from .._progress import resolve as resolve_progress
 from ..errors import WeightsError
 from . import intervals as iv
 from .calibrated import implied_mu
-from .architectures import adapter_spectra, annotate, expert_rows
+from .architectures import POOLED_KIND, adapter_spectra, annotate, expert_rows
 from .depth import depth_order
 from .execute import resolve_client, run_chunks, run_spectra
 from .fits import fit_layers
@@ -161,6 +161,8 @@ def _bootstrap(samples, names, alphas, spec: IntervalSpec, client, ticks, store=
     stats = [iv.summarize_draws(a, d, j, spec) for a, d, j in zip(alphas, draws, jacks)]
     return draws, stats
 
+
+_POOLED_NOTE = "pooled expert bank: its experts are in the hierarchical model, each once; see their rows"
 
 # the columns of an interval result that go into a row (the rest, such as both intervals, stay out)
 _INTERVAL_COLUMNS = ("alpha_lo", "alpha_hi", "alpha_se", "interval_note")
@@ -348,14 +350,19 @@ def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, details=
         from .bayes import posterior_alphas
 
         t = time.perf_counter()
-        mean, lo, hi, post, network = posterior_alphas(samples, [f.xmin for f in fits], level=ispec.level,
-                                                       seed=ispec.seed, sampler=spec.bayes)
-        bayes_rows = [dict(alpha_bayes=m, alpha_bayes_lo=a, alpha_bayes_hi=b) for m, a, b in zip(mean, lo, hi)]
+        # a pooled expert bank's eigenvalues are its experts': in the hierarchical model once, as the experts
+        hier = [k for k, sp in enumerate(ok) if sp.kind != POOLED_KIND] or list(range(len(ok)))
+        mean, lo, hi, post, network = posterior_alphas([samples[k] for k in hier], [fits[k].xmin for k in hier],
+                                                       level=ispec.level, seed=ispec.seed, sampler=spec.bayes)
+        at = dict(zip(hier, range(len(hier))))
+        bayes_rows = [None if k not in at else dict(alpha_bayes=mean[at[k]], alpha_bayes_lo=lo[at[k]],
+                                                    alpha_bayes_hi=hi[at[k]]) for k in range(len(ok))]
         if ispec.method == "bayes":
             keys = ("alpha_lo", "alpha_hi", "interval_note")
-            stats = [dict(zip(keys, iv.checked_interval(f, a, b, "the posterior")), alpha_se=float(np.std(p, ddof=1)))
-                     for f, a, b, p in zip(alphas, lo, hi, post)]
-            draws = post
+            stats = [dict(interval_note=_POOLED_NOTE) if k not in at else
+                     dict(zip(keys, iv.checked_interval(alphas[k], lo[at[k]], hi[at[k]], "the posterior")),
+                          alpha_se=float(np.std(post[at[k]], ddof=1))) for k in range(len(ok))]
+            draws = [post[at[k]] if k in at else np.full(post.shape[1], np.nan) for k in range(len(ok))]
         timings["bayes"] = time.perf_counter() - t
     pos = {sp.index: k for k, sp in enumerate(ok)}
     depth = depth_order([sp.name for sp in spectra], [sp.kind for sp in spectra])
