@@ -42,6 +42,7 @@ NOTEBOOK_ORDER = (
     "universality_classes",
     "lsa_k_selection",
     "generalization",
+    "svd_smoothing",
     "estimator_calibration",
 )
 SOURCE_PREFIX = "source"  # where repository files are copied in the site when repo_url is unset

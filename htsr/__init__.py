@@ -10,6 +10,8 @@ honest uncertainty.  The public API::
     htsr.fit_many(samples, ...)
     htsr.calibrate("pareto", mu=..., M=..., Q=...)   estimator bias on generated data (xarray)
     htsr.report(source)           per-layer spectral report of a network (the package, callable)
+    htsr.track(checkpoints)       the report of every checkpoint of a training run, by step (xarray; callable)
+    htsr.smooth(path, out)        SVD smoothing of a safetensors file (WeightWatcher's SVDSmoothing)
     htsr.rmt                      random matrices, ESDs, Marchenko-Pastur, Tracy-Widom
     htsr.weights                  weight files as (name, array, kind): safetensors, torch, npz, Keras
 
@@ -46,12 +48,18 @@ _LAZY = {
     "CompareAllResult": "htsr.inference",
     "TailFit": "htsr.inference",
     "calibrate": "htsr.calibration",
+    "fit_binned": "htsr.fitting.binned",
+    "BinnedFit": "htsr.fitting.binned",
+    "gof_binned": "htsr.inference.binned",
+    "BinnedGofResult": "htsr.inference.binned",
+    "smooth": "htsr.report.smooth",
+    "SmoothResult": "htsr.report.smooth",
 }
 # ``htsr.report`` is the package in every import order (a callable one: htsr/report/__init__.py)
 _SUBMODULES = ("report", "rmt", "plot", "models", "fitting", "inference", "data", "special", "bayes",
-               "calibration", "weights")
+               "calibration", "weights", "datasets", "track")
 
-__all__ = [*_LAZY, "report", "errors", "rmt", "weights", *errors.__all__]
+__all__ = [*_LAZY, "report", "track", "errors", "rmt", "weights", *errors.__all__]
 
 # array-level helpers: not top-level names, but an AttributeError says where they are
 _ELSEWHERE = {"fit_padded": "htsr.fitting", "BatchFit": "htsr.fitting", "enable_compilation_cache": "htsr._jax"}

@@ -61,3 +61,10 @@ class CheckpointWarning(UserWarning):
 
 
 __all__ += ["CheckpointWarning"]
+
+
+class BaselineWarning(UserWarning):
+    """A comparison with a baseline went on, but not for every layer, or with nothing to compare (docs/compare.md)."""
+
+
+__all__ += ["BaselineWarning"]

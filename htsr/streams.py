@@ -14,6 +14,8 @@ index only: never on batch sizes, chunking, the order of work or the machine
 ``bootstrap``    1: resamples of :func:`htsr.bootstrap` (and of the report's intervals)
 ``jackknife``    2: the grouped jackknife's random groups (BCa acceleration)
 ``range_search`` 3: the Deluca-Corral range search; then the visited range's index
+``randomize``    4: the report's element-wise permutations of W (``randomize=True``), per layer
+``binned_gof``   5: synthetic histograms of :func:`htsr.gof_binned` (Virkar & Clauset 2014)
 ``calibration``  the 31-bit SHA-256 digest of the generator and the cell's coordinates
 ``bayes``        none: ``PRNGKey(seed)`` itself (the samplers split it)
 ``rmt``          none: ``PRNGKey(seed)`` itself (the random-matrix generators)
@@ -49,7 +51,8 @@ from .errors import HtsrError
 __all__ = ["STREAMS", "keys", "key", "generator", "layer_seed", "cell_word", "check_seed"]
 
 #: Stream name -> its word (None: the seed's own key, no word folded in).
-STREAMS = {"gof": 0, "bootstrap": 1, "jackknife": 2, "range_search": 3, "calibration": "cell",
+STREAMS = {"gof": 0, "bootstrap": 1, "jackknife": 2, "range_search": 3, "randomize": 4, "binned_gof": 5,
+           "calibration": "cell",
            "bayes": None, "rmt": None}
 
 #: NumPy words that differ from the JAX ones: the jackknife's generators are

@@ -36,17 +36,31 @@ def _free_compiled_kernels():
 
 
 def reference_path(name: str) -> Path:
-    import powerlaw
+    """A plain-text copy of data set ``name`` ("words.txt") of :mod:`htsr.datasets`, for tools that read files."""
+    import gzip
+    import os
+    import tempfile
 
-    return Path(powerlaw.__file__).parent / "reference_data" / name
+    from htsr import datasets
+
+    stem = name.split(".")[0]
+    out = Path(tempfile.gettempdir()) / f"htsr-datasets-{os.getuid()}" / name
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with datasets.path(stem).open("rb") as fh:
+            tmp = out.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(gzip.decompress(fh.read()))
+            tmp.replace(out)  # atomic: parallel workers never see a half-written file
+    return out
 
 
 @pytest.fixture(scope="session")
 def reference():
-    """Loader for the datasets of Clauset et al. (2009) shipped by `powerlaw`."""
+    """Loader for the datasets of Clauset et al. (2009), from :mod:`htsr.datasets`."""
+    from htsr import datasets
 
     def load(name: str, scale: float = 1.0) -> np.ndarray:
-        return np.loadtxt(reference_path(name)) * scale
+        return datasets.load(name.split(".")[0]) * scale
 
     return load
 

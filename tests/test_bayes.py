@@ -455,3 +455,21 @@ def test_a_tail_of_two_points_warns_small_sample():
         hb.fit(x, xmin=1.2, method="conjugate", draws=50, chains=2)
     with pytest.warns(SmallSampleWarning, match="has 2 point"):
         hb.fit(x, xmin=1.2, draws=20, warmup=20, chains=1)
+
+
+def test_a_posterior_of_a_law_without_alpha_reports_its_own_parameters():
+    """to_dict() and repr() name the law's parameters (``lambda`` of the exponential), not a missing ``alpha``."""
+    import arviz as az
+
+    from htsr.bayes._mcmc import Diagnostics
+    from htsr.bayes.result import BayesFit
+
+    lam = np.random.default_rng(0).gamma(50.0, 1 / 100.0, size=(2, 400))  # mean 0.5
+    fit = BayesFit(idata=az.from_dict(posterior={"lambda": lam}), model="exponential", xmin=1.0, xmax=None,
+                   discrete=False, n=300, n_tail=300, method="nuts", seed=0, ppc_p=0.4,
+                   diagnostics=Diagnostics(0, 1.0, 700.0), var_names=("lambda",))
+    d = fit.to_dict()
+    assert "alpha_mean" not in d and abs(d["lambda_mean"] - lam.mean()) < 1e-12
+    assert d["lambda_hdi94"][0] < d["lambda_mean"] < d["lambda_hdi94"][1]
+    assert np.isclose(d["lambda_sd"], lam.std(ddof=1))
+    assert repr(fit).startswith(f"BayesFit(exponential, lambda={lam.mean():.4g}")

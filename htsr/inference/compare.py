@@ -25,11 +25,14 @@ from how the names are spelled.  Result types live in
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .. import _jax
 from ..data import as_sample, check_bool, check_number, check_tail, check_xmin
 from ..errors import FitError
+from ..fitting.law_fit import GRID, MIN_TAIL, LawSpec, refit_law, scan_laws
 from ..models import registry
 from ..models.registry import ALTERNATIVES, NESTED_PAIRS, TAIL_MODELS, is_nested
 from .lrt import likelihood_ratio
@@ -45,6 +48,7 @@ __all__ = [
     "compare",
     "compare_all",
     "fit_model",
+    "fit_tail",
 ]
 
 #: The laws that compare() and compare_all() fit to one tail ``x >= xmin``.
@@ -89,29 +93,82 @@ def _prepare(data, xmin, discrete):
     return x, _power_law(x, xmin, bool(discrete))
 
 
-def fit_model(data, model: str, *, xmin: float | None = None, discrete: bool = False) -> TailFit:
-    """Fit one tail model by maximum likelihood.
+def fit_model(data, model: str, *, xmin=None, discrete: bool = False, distance: str = "ks", xmin_range=None,
+              xmin_candidates=None, min_tail: int | None = None, grid: int | None = GRID) -> TailFit:
+    """Fit one tail law by maximum likelihood, at a given xmin or with xmin scanned under the law.
 
     Parameters
     ----------
     data : array_like
         One-dimensional sample (validated as in :func:`htsr.fit`).
     model : str
-        A name from :data:`MODELS`.
-    xmin : float, optional
-        Start of the tail; by default the power-law KS scan's choice (:func:`htsr.fit`).
+        A registered law on ``[xmin, inf)`` (:func:`htsr.fitting.law_fit.scan_laws`: every law of
+        :data:`htsr.models.registry.LAWS` but the bounded power law).
+    xmin : None, float or "scan"
+        None: the power-law KS scan's xmin (:func:`htsr.fit`), the tail every model of
+        :func:`compare` shares.  A number: that xmin.  ``"scan"``: the xmin whose
+        maximum-likelihood fit of *this* law minimises ``distance`` (the scan of
+        :mod:`htsr.fitting.law_fit`).
     discrete : bool
         Fit the discrete (integer) form of the law.
+    distance : {"ks", "kuiper", "ad", "reweighted_ks"}
+        What the scan minimises and the result's ``D`` measures (:mod:`htsr.fitting.distances`;
+        with ``xmin=None`` no distance is computed).
+    xmin_range, xmin_candidates, min_tail, grid
+        Restrictions of the scan, as in :func:`htsr.fit`; ``min_tail`` defaults to
+        :data:`~htsr.fitting.law_fit.MIN_TAIL`; ``grid``: coarse-to-fine over more than
+        ``grid`` candidates (None: every candidate, the exact argmin).
 
     Returns
     -------
     TailFit
+        With ``D``, ``distance``, ``spec`` and ``data`` set when ``xmin`` is a number or
+        ``"scan"``, and ``scan`` (:class:`~htsr.fitting.law_fit.XminScan`: each candidate's
+        xmin, tail size and distance) when it was scanned.
+
+    Examples
+    --------
+    >>> f = htsr.fit_model(x, "lognormal", xmin="scan", distance="ks")   # doctest: +SKIP
+    >>> f.xmin, f.params, f.D, f.scan.D                                  # doctest: +SKIP
     """
-    name = _canonical(model)
-    _, pl_fit = _prepare(data, xmin, discrete)
-    if name == "power_law":
-        return pl_fit
-    return _fit_law(name, pl_fit.tail, pl_fit.xmin, bool(discrete))
+    name = registry.canonical(model, among=scan_laws(), error=FitError)
+    if isinstance(xmin, str):
+        if xmin != "scan":
+            raise FitError(f"xmin must be a positive number, None or 'scan', got {xmin!r}")
+        scanned = True
+    else:
+        scanned = False
+    if xmin is None:
+        _, pl_fit = _prepare(data, None, discrete)
+        return pl_fit if name == "power_law" else _fit_law(name, pl_fit.tail, pl_fit.xmin, bool(discrete))
+    check_bool(discrete, "discrete", error=FitError)
+    if not scanned:
+        xmin = check_xmin(xmin, bool(discrete), error=FitError)
+    spec = LawSpec(name, discrete=discrete, xmin=None if scanned else xmin, distance=distance,
+                   xmin_range=xmin_range, xmin_candidates=xmin_candidates, min_tail=min_tail,
+                   grid=grid).checked()
+    x = as_sample(data, discrete=spec.discrete, stacklevel=3)
+    return fit_tail(x, spec)
+
+
+def fit_tail(x, spec: LawSpec) -> TailFit:
+    """The :class:`TailFit` of ``spec``'s law on the sorted validated sample ``x``: the engine's refit
+    (:func:`~htsr.fitting.law_fit.refit_law`, the same kernels as the Monte Carlo refits); FitError if no
+    tail is eligible."""
+    fit, scans = refit_law(_jax.pad_rows([x]), spec, curves=True)
+    if fit.n_candidates[0] == 0 or not np.isfinite(fit.xmin[0]):
+        what = (f"xmin={spec.xmin:g} leaves fewer than two distinct values in the tail" if spec.fixed_xmin else
+                f"no eligible xmin: the sample has {len(x)} points and {len(np.unique(x))} unique values, and "
+                f"the scan needs a tail of at least {spec.min_tail or MIN_TAIL} points with two distinct values")
+        raise FitError(f"cannot fit {spec.model}: {what}")
+    xmin = float(fit.xmin[0])
+    tail = x[x >= xmin]
+    names = spec.law.param_names
+    out = TailFit(spec.model, {k: float(v) for k, v in zip(names, fit.params[0])},
+                  {k: float(v) for k, v in zip(names, fit.se[0])}, xmin, len(tail), float(fit.loglik[0]),
+                  spec.discrete, bool(fit.converged[0]), tuple(k for k, e in zip(names, fit.at_boundary[0]) if e),
+                  tail, None, D=float(fit.D[0]), distance=spec.distance, scan=scans[0], spec=spec, data=x)
+    return replace(out, pointwise=out.log_pdf(tail))
 
 
 def compare(data, model1: str | None = None, model2: str | None = None, *, xmin: float | None = None,

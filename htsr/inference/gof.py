@@ -43,10 +43,15 @@ import numpy as np
 from .. import _jax, streams
 from ..errors import FitError
 from ..fitting.api import fit as _fit
+from ..fitting.distances import check_distance
+from ..fitting.law_fit import GRID, LawSpec, refit_law
 from ..fitting.result import PowerLawFit
+from ..models import registry
 from .._progress import resolve as resolve_progress
-from ..data import check_choice, check_seed
+from ..data import as_sample, check_choice, check_seed
 from . import _resample as R
+from .compare import fit_tail
+from .results import TailFit
 
 __all__ = ["gof", "GofResult", "reps_for_precision"]
 
@@ -69,9 +74,9 @@ class GofResult:
     p_se : float
         Monte Carlo standard error of p, ``sqrt(p (1 - p) / reps)``.
     D : float
-        Observed KS distance (of the fit).
+        Observed distance (of the fit): KS unless ``distance`` says otherwise.
     D_sim : numpy.ndarray
-        KS distance of each synthetic data set's refit, shape (reps,) (NaN where a
+        Distance of each synthetic data set's refit, shape (reps,) (NaN where a
         synthetic set had no eligible xmin; those count as not exceeding D).
     reps : int
         Number of synthetic data sets.
@@ -79,8 +84,10 @@ class GofResult:
         Seed of the PRNG.
     procedure : str
         ``"semi-parametric"`` (Clauset et al. 4.1, xmin rescanned) or ``"fixed-range"``.
-    fit : PowerLawFit
-        The fit being tested.
+    fit : PowerLawFit or TailFit
+        The fit being tested (a :class:`~htsr.inference.results.TailFit` for ``model=`` another law).
+    distance : str
+        ``"ks"``, ``"kuiper"``, ``"ad"`` or ``"reweighted_ks"``.
     """
 
     p: float
@@ -91,15 +98,26 @@ class GofResult:
     seed: int
     procedure: str
     fit: PowerLawFit = field(repr=False)
+    distance: str = "ks"
+
+    @property
+    def model(self) -> str:
+        """The law tested: its registry name, or the power-law fit's method (``"clauset"``, ``"bounded"``)."""
+        return self.fit.name if isinstance(self.fit, TailFit) else self.fit.method
 
     def to_dict(self) -> dict:
-        """Scalar fields (``p_value``, ``p_value_se``, ``D``, ``reps``, ``seed``, ``procedure``)."""
-        return dict(p_value=float(self.p), p_value_se=float(self.p_se), D=float(self.D),
-                    reps=int(self.reps), seed=int(self.seed), procedure=self.procedure)
+        """Scalar fields (``p_value``, ``p_value_se``, ``D``, ``reps``, ``seed``, ``procedure``; ``model`` and
+        ``distance`` too when another law than the power law was tested)."""
+        out = dict(p_value=float(self.p), p_value_se=float(self.p_se), D=float(self.D),
+                   reps=int(self.reps), seed=int(self.seed), procedure=self.procedure)
+        if isinstance(self.fit, TailFit):
+            out.update(model=self.model, distance=self.distance)
+        return out
 
     def __repr__(self) -> str:
+        dist = "" if self.distance == "ks" else f", distance={self.distance!r}"
         return (f"GofResult(p={self.p:.4f} ± {self.p_se:.4f}, D={self.D:.4g}, reps={self.reps}, "
-                f"seed={self.seed}, procedure={self.procedure!r}, model={self.fit.method!r})")
+                f"seed={self.seed}, procedure={self.procedure!r}, model={self.model!r}{dist})")
 
 
 def gof(
@@ -118,14 +136,17 @@ def gof(
     spec=None,
     procedure: str = "auto",
     progress=None,
+    model: str = "power_law",
+    distance: str = "ks",
+    grid: int | None = GRID,
 ) -> GofResult:
-    """Monte Carlo goodness-of-fit p-value of a power-law fit.
+    """Monte Carlo goodness-of-fit p-value of a power-law fit, or of any registered law's.
 
     Parameters
     ----------
-    data : array_like or PowerLawFit
-        The sample, or a fit made by :func:`htsr.fit` (its options are reused and
-        the other fit options here are ignored).
+    data : array_like, PowerLawFit or TailFit
+        The sample, or a fit made by :func:`htsr.fit` or :func:`htsr.fit_model` (its
+        options are reused and the other fit options here are ignored).
     reps : int
         Synthetic data sets; the standard error of p is at most ``0.5/sqrt(reps)``.
     seed : int
@@ -141,6 +162,20 @@ def gof(
     progress : bool or callable, optional
         ``True``: a progress bar on stderr (when it is a terminal); a callable is
         called as ``progress(done, total)`` after each batch of replicates.
+    model : str
+        The law tested (:data:`htsr.models.registry.LAWS`).  ``"power_law"`` (the
+        default, with ``distance="ks"``) is the test above, unchanged;
+        ``"bounded_power_law"`` is ``method="bounded"``.  Any other law (or another
+        distance) is fitted by :func:`htsr.fit_model`: ``xmin`` None or ``"scan"``
+        scans xmin under the law and each synthetic set is semi-parametric and
+        rescanned; a number fixes xmin and each synthetic set is ``n_tail`` draws
+        from the fitted law refitted at that xmin.  ``xmin_range``,
+        ``xmin_candidates``, ``min_tail`` restrict the scan; ``method``, ``xmax``,
+        ``alpha_grid`` and ``spec`` belong to the power law and are refused.
+    distance : {"ks", "kuiper", "ad", "reweighted_ks"}
+        The statistic (:mod:`htsr.fitting.distances`); the scan minimises it too.
+    grid : int or None
+        The scan's coarse grid (:mod:`htsr.fitting.law_fit`), for laws other than the power law.
 
     Returns
     -------
@@ -159,6 +194,16 @@ def gof(
     reps = R.check_reps(reps)
     seed = check_seed(seed)
     progress = resolve_progress(progress, "goodness of fit")
+    name = registry.canonical(model, error=FitError)
+    check_distance(distance)
+    if isinstance(data, TailFit) or name not in ("power_law", "bounded_power_law") or distance != "ks":
+        check_choice(procedure, "procedure", ("auto", "semi-parametric", "fixed-range"), error=FitError)
+        fit = law_fit_for(data, name, discrete=discrete, method=method, xmin=xmin, xmax=xmax, xmin_range=xmin_range,
+                       xmin_candidates=xmin_candidates, min_tail=min_tail, alpha_grid=alpha_grid, spec=spec,
+                       distance=distance, grid=grid)
+        return _law_gof(fit, reps, seed, procedure, progress)
+    if name == "bounded_power_law":
+        method = "bounded"
     if isinstance(data, PowerLawFit):
         fit = data
     else:
@@ -200,3 +245,75 @@ def gof(
     p = float(np.mean(np.where(np.isnan(D_sim), False, D_sim >= fit.D)))
     return GofResult(p=p, p_se=float(np.sqrt(p * (1.0 - p) / reps)), D=float(fit.D), D_sim=D_sim,
                      reps=reps, seed=seed, procedure=procedure, fit=fit)
+
+
+def law_fit_for(data, name, *, discrete, method, xmin, xmax, xmin_range, xmin_candidates, min_tail, alpha_grid, spec,
+             distance, grid) -> TailFit:
+    """The fit :func:`gof` and :func:`htsr.bootstrap` test for ``model=`` a law other than the power law."""
+    if isinstance(data, TailFit):
+        if data.spec is not None:
+            return data
+        # a fit made by compare(): its law at its xmin, with the distance measured
+        law_spec = LawSpec(data.name, discrete=data.discrete, xmin=data.xmin, distance=distance).checked()
+        return fit_tail(np.sort(np.asarray(data.tail, dtype=np.float64)), law_spec)
+    if isinstance(data, PowerLawFit):
+        raise FitError(f"a PowerLawFit cannot be tested as model={name!r}; pass the sample")
+    given = [k for k, v in (("method", method != "clauset"), ("xmax", xmax is not None),
+                            ("alpha_grid", alpha_grid is not None), ("spec", spec is not None)) if v]
+    if given:
+        raise FitError(f"{', '.join(given)} belong to the power-law fit and cannot be used with "
+                       f"model={name!r} or distance={distance!r}")
+    if name == "bounded_power_law":
+        raise FitError("the bounded power law is tested with distance='ks' only (model='bounded_power_law')")
+    scanned = xmin is None or (isinstance(xmin, str) and xmin == "scan")
+    if isinstance(xmin, str) and not scanned:
+        raise FitError(f"xmin must be a positive number, None or 'scan', got {xmin!r}")
+    if discrete == "auto":
+        discrete = bool(np.all(np.mod(as_sample(data, stacklevel=4), 1.0) == 0))
+    law_spec = LawSpec(name, discrete=discrete, xmin=None if scanned else xmin, distance=distance,
+                       xmin_range=xmin_range, xmin_candidates=xmin_candidates, min_tail=min_tail, grid=grid).checked()
+    return fit_tail(as_sample(data, discrete=law_spec.discrete, stacklevel=4), law_spec)
+
+
+def _law_gof(fit: TailFit, reps: int, seed: int, procedure: str, progress) -> GofResult:
+    """Clauset et al. 4.1 for any law: draw rows from the ``gof`` stream, refit by the law engine, reduce."""
+    law = registry.get(fit.name)
+    params = tuple(np.float64(fit.params[k]) for k in law.param_names)
+    fixed = procedure == "fixed-range" or (procedure == "auto" and not fit.xmin_scanned)
+    if fixed:
+        n = int(fit.n_tail)
+        spec = fit.spec.replace(xmin=fit.xmin)
+
+        def make_rows(start, stop):
+            return R.law_tail_rows(streams.keys(seed, "gof", start, stop), law, params, fit.xmin, n=n,
+                                   discrete=fit.discrete)
+    else:
+        if fit.data is None:
+            raise FitError("a semi-parametric test needs the whole sample; fit it with htsr.fit_model")
+        x = fit.data
+        n = len(x)
+        body = x[x < fit.xmin]
+        body_pad = _jax.pad_batch(body[None, :], [len(body)], width=n, fill=fit.xmin)[0]
+        p_tail = fit.n_tail / n
+        cap = R.tail_cap(n, p_tail)
+        spec = fit.spec.replace(xmin=None)
+
+        def make_rows(start, stop):
+            keys = streams.keys(seed, "gof", start, stop)
+            rows, over = R.law_semiparametric_rows(keys, law, body_pad, len(body), p_tail, params, fit.xmin,
+                                                   n=n, cap=cap, discrete=fit.discrete)
+            over = np.asarray(over)
+            if over.any():  # vanishingly rare: redraw those rows with every draw kept
+                full, _ = R.law_semiparametric_rows(keys[over], law, body_pad, len(body), p_tail, params, fit.xmin,
+                                                    n=n, cap=n, discrete=fit.discrete)
+                rows = np.asarray(rows).copy()
+                rows[over] = np.asarray(full)
+            return rows
+
+    out = R.run_batches(reps, make_rows, lambda rows: refit_law(_jax.padded(rows, np.full(len(rows), n)), spec),
+                        progress)
+    D_sim = np.asarray(out.D)
+    p = float(np.mean(np.where(np.isnan(D_sim), False, D_sim >= fit.D)))
+    return GofResult(p=p, p_se=float(np.sqrt(p * (1.0 - p) / reps)), D=float(fit.D), D_sim=D_sim, reps=reps,
+                     seed=seed, procedure="fixed-range" if fixed else "semi-parametric", fit=fit,
+                     distance=fit.distance)

@@ -67,6 +67,17 @@ class TailFit:
         was still rising towards a limit of the family (e.g. a stretched
         exponential or lognormal degenerating into a power law).  Empty for an
         interior fit.
+    D : float or None
+        Distance of the tail from the fitted law (``distance``); set by
+        :func:`htsr.fit_model` with ``xmin="scan"`` or a number, None otherwise.
+    distance : str or None
+        ``"ks"``, ``"kuiper"``, ``"ad"`` or ``"reweighted_ks"`` (:mod:`htsr.fitting.distances`).
+    scan : XminScan or None
+        The scan under the law (each candidate's xmin, tail size and distance) when xmin was scanned.
+    spec : LawSpec or None
+        How the fit was made (replayed by :func:`htsr.gof` and :func:`htsr.bootstrap`).
+    data : numpy.ndarray or None
+        The whole sorted sample (what :func:`htsr.gof` resamples the body from).
     """
 
     name: str
@@ -80,6 +91,16 @@ class TailFit:
     at_boundary: tuple = ()
     tail: np.ndarray = field(default=None, repr=False)
     pointwise: np.ndarray = field(default=None, repr=False)
+    D: float | None = None
+    distance: str | None = None
+    scan: object = field(default=None, repr=False)
+    spec: object = field(default=None, repr=False)
+    data: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def xmin_scanned(self) -> bool:
+        """Whether xmin was chosen by the scan under this law."""
+        return self.spec is not None and self.spec.xmin is None
 
     @property
     def law(self):
@@ -114,7 +135,8 @@ class TailFit:
                                                                               float(self.xmin)))
 
     def to_dict(self) -> dict:
-        return {
+        """Plain values (``D``, ``distance`` and ``xmin_scanned`` only where the distance was computed)."""
+        out = {
             "model": self.name,
             "params": {k: float(v) for k, v in self.params.items()},
             "se": {k: float(v) for k, v in self.se.items()},
@@ -125,13 +147,18 @@ class TailFit:
             "converged": bool(self.converged),
             "at_boundary": list(self.at_boundary),
         }
+        if self.D is not None:
+            out.update(D=float(self.D), distance=self.distance, xmin_scanned=self.xmin_scanned)
+        return out
 
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={v:.6g} ± {self.se[k]:.2g}" for k, v in self.params.items())
         flag = f", at_boundary={self.at_boundary}" if self.at_boundary else ""
         kind = "discrete" if self.discrete else "continuous"
+        dist = "" if self.D is None else f", {self.distance}={self.D:.4g}" + (" (xmin scanned)" if self.xmin_scanned
+                                                                               else "")
         return (f"TailFit({self.name}, {kind}, {ps}, xmin={self.xmin:.6g}, n_tail={self.n_tail}, "
-                f"loglik={self.loglik:.6f}{flag})")
+                f"loglik={self.loglik:.6f}{flag}{dist})")
 
 
 @dataclass(frozen=True, repr=False, eq=False)

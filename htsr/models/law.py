@@ -167,6 +167,8 @@ class Law:
     bounded: bool = False
     title: str = ""
     prior: Callable | None = None
+    #: a law of counts only (the Poisson): its functions raise FitError when called with discrete=False
+    discrete_only: bool = False
 
     @classmethod
     def from_shape(cls, shape, constraints, *, title: str, prior: Callable, sample: Callable | None = None) -> Law:

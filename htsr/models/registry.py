@@ -13,12 +13,14 @@ name                       parameters                  module
 ``stretched_exponential``  lam > 0, beta > 0           :mod:`htsr.models.stretched`
 ``lognormal``              mu, sigma > 0               :mod:`htsr.models.lognormal`
 ``power_law_cutoff``       alpha, lam > 0              :mod:`htsr.models.cutoff`
+``lognormal_positive``     mu >= 0, sigma > 0          :mod:`htsr.models.lognormal_positive`
+``poisson``                lam > 0 (discrete only)     :mod:`htsr.models.poisson`
 =========================  ==========================  ===========================
 """
 
 from __future__ import annotations
 
-from . import bounded, cutoff, exponential, lognormal, powerlaw, stretched
+from . import bounded, cutoff, exponential, lognormal, lognormal_positive, poisson, powerlaw, stretched
 from .law import Law
 
 __all__ = ["LAWS", "ALIASES", "NESTED_PAIRS", "ALTERNATIVES", "TAIL_MODELS", "get", "canonical", "is_nested"]
@@ -26,7 +28,8 @@ __all__ = ["LAWS", "ALIASES", "NESTED_PAIRS", "ALTERNATIVES", "TAIL_MODELS", "ge
 #: Every law by canonical name.
 LAWS: dict[str, Law] = {
     law.name: law
-    for law in (powerlaw.LAW, bounded.LAW, exponential.LAW, stretched.LAW, lognormal.LAW, cutoff.LAW)
+    for law in (powerlaw.LAW, bounded.LAW, exponential.LAW, stretched.LAW, lognormal.LAW, cutoff.LAW,
+                lognormal_positive.LAW, poisson.LAW)
 }
 #: Other spellings accepted for a law (``truncated_power_law`` is the ``powerlaw`` package's name).
 ALIASES = {"truncated_power_law": "power_law_cutoff", "bounded": "bounded_power_law"}
@@ -40,8 +43,10 @@ NESTED_PAIRS = (
 )
 #: The alternatives to the power law, in the column order of Clauset et al. Table 6.2.
 ALTERNATIVES = ("lognormal", "exponential", "stretched_exponential", "power_law_cutoff")
-#: The laws on ``[xmin, inf)`` that likelihood-ratio tests compare on one tail.
-TAIL_MODELS = ("power_law", *ALTERNATIVES)
+#: The laws on ``[xmin, inf)`` that likelihood-ratio tests compare on one tail (the last two are not
+#: in compare_all's default: the positive lognormal equals the lognormal whenever mu_hat > 0, and the
+#: Poisson is discrete only).
+TAIL_MODELS = ("power_law", *ALTERNATIVES, "lognormal_positive", "poisson")
 
 
 def canonical(name, *, among=None, error=ValueError) -> str:

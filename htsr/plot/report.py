@@ -4,7 +4,8 @@ The page lives here, in the plot layer, because it needs figures: ``htsr.report`
 (below) computes, ``htsr.plot.report`` draws and writes.  Figures are inline SVG
 (text as text, 9 pt and up: 12 px at their natural size, sharp at any zoom) and
 the style is inline, so ``report.html`` opens offline, from any folder, with
-nothing else beside it.
+nothing else beside it.  Per-layer figure files (:mod:`htsr.plot.layers`, ``htsr
+report --figures DIR``) are linked from each layer's caption when they were written.
 
 The layer table shows a short set of columns (all of them are in report.csv),
 each header with a tooltip and a glossary below the table; long notes fold into
@@ -28,7 +29,9 @@ from ..report.result import skipped_counts
 from ..report.verdict import format_interval
 from ._svg import MIN_FONT_PT, plain_log_ticks, svg
 from ._ticks import tidy_log_xaxis
+from .layers import figure_files_html, figure_links
 from .powerlaw import plot_ccdf
+from .compare import compare_html
 
 __all__ = ["plot_alpha_by_depth", "plot_layer_esd", "write_html", "render_html", "save_report", "GLOSSARY"]
 
@@ -204,6 +207,7 @@ details summary{cursor:pointer}details ul{margin:4px 0 0;padding-left:16px}
 .tag{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:5px}
 .grid{display:flex;flex-wrap:wrap;gap:10px}.grid figure{margin:0;border:1px solid #eee;padding:4px;max-width:100%}
 figcaption{font-size:12.5px;max-width:420px;overflow-wrap:anywhere}figcaption b{font-weight:600}
+.files{font-size:11.5px;color:#555}
 svg.fig{max-width:100%;height:auto;display:block}#depth svg.fig{min-width:900px}
 dl.gloss{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;font-size:13px;margin:0}
 dl.gloss dt{font-weight:600}dl.gloss dd{margin:0}
@@ -295,15 +299,15 @@ def _summary_html(rep) -> str:
     return f"<table id=summary>{rows}</table>"
 
 
-def _caption(rep, name: str) -> str:
+def _caption(rep, name: str, links: str = "") -> str:
     row = rep.layers.set_index("name").loc[name]
     iv = format_interval(row["alpha_lo"], row["alpha_hi"], ".2f")
     iv = f", interval {iv}" if iv else (", no interval" if row.get("interval_note") else "")
     return (f"<figcaption><b>{_wrap_name(name)}</b><br>α = {row['alpha']:.2f}{iv}, "
-            f"n_tail = {int(row['n_tail'])}, xmin = {row['xmin']:.3g}</figcaption>")
+            f"n_tail = {int(row['n_tail'])}, xmin = {row['xmin']:.3g}{'<br>' + links if links else ''}</figcaption>")
 
 
-def _esd_grid(rep) -> str:
+def _esd_grid(rep, links=None) -> str:
     import matplotlib.pyplot as plt
 
     if not rep.fits:
@@ -316,7 +320,8 @@ def _esd_grid(rep) -> str:
         fig.subplots_adjust(left=0.19, right=0.97, bottom=0.17, top=0.97)  # fixed margins: one render, not two
         plot_layer_esd(rep, name, ax=ax, title=False)
         plain_log_ticks(ax)
-        figs.append(f"<figure>{svg(fig, f'htsr-esd-{k}', f'ESD of {name}')}{_caption(rep, name)}</figure>")
+        caption = _caption(rep, name, (links or {}).get(name, ""))  # with links to the figure files, if written
+        figs.append(f"<figure>{svg(fig, f'htsr-esd-{k}', f'ESD of {name}')}{caption}</figure>")
     return "<div class=grid>" + "".join(figs) + "</div>"
 
 
@@ -350,15 +355,16 @@ def _skipped_html(rep) -> str:
             f"{''.join(parts)}")
 
 
-def render_html(rep) -> str:
-    """The page as a string (see :func:`write_html`)."""
+def render_html(rep, *, figures=None, base=".") -> str:
+    """The page as a string (see :func:`write_html`); ``figures`` linked relative to the folder ``base``."""
     import matplotlib
 
     from .. import __version__
 
     with matplotlib.rc_context({"figure.max_open_warning": 0, "font.size": 10}):
         depth = _depth_html(rep)
-        grid = _esd_grid(rep)
+        grid = _esd_grid(rep, figure_links(figures, base))
+        change = compare_html(rep)  # with a baseline: delta_alpha by depth, changed and unmatched layers
     skipped = _skipped_html(rep)
     n_cols = len(rep.layers.columns)
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
@@ -366,28 +372,32 @@ def render_html(rep) -> str:
             f"<style>{_CSS}</style></head><body><h1>htsr report</h1>"
             f"<div class=src>{html.escape(rep.source)} &middot; htsr {__version__}</div>"
             f"<h2>Network summary</h2>{_summary_html(rep)}"
-            f"<h2>Alpha by depth</h2>{depth}"
+            f"<h2>Alpha by depth</h2>{depth}{change}"
             f"<h2>Layers</h2><p class=note>In the order the network runs them. Hover a column header for what it "
             f"means (<a href='#glossary'>glossary</a>); all {n_cols} columns are in report.csv.</p>"
             f"{_layers_html(rep)}{skipped}"
             f"{_glossary_html(rep)}"
-            f"<h2>Spectra and fits</h2>{grid}</body></html>")
+            f"<h2>Spectra and fits</h2>{grid}{figure_files_html(figures, base)}</body></html>")
 
 
-def write_html(rep, path) -> Path:
-    """Write the self-contained ``report.html`` of a :class:`htsr.report.Report`; returns its path."""
+def write_html(rep, path, *, figures=None) -> Path:
+    """Write the self-contained ``report.html`` of a :class:`htsr.report.Report`; returns its path.
+
+    ``figures``: the :class:`htsr.plot.layers.LayerFigures` of :func:`htsr.plot.layers.write_layer_figures`,
+    linked from each layer's caption and a "Figure files" section (relative links).
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_html(rep), encoding="utf-8")
+        path.write_text(render_html(rep, figures=figures, base=path.parent), encoding="utf-8")
     except OSError as exc:
         raise HtsrError(f"cannot write {path}: {exc}") from None
     return path
 
 
-def save_report(rep, out_dir, *, html_page: bool = True) -> dict:
+def save_report(rep, out_dir, *, html_page: bool = True, figures=None) -> dict:
     """``report.csv``, ``report.json``, ``summary.json`` and (unless ``html_page=False``) ``report.html``."""
     paths = rep.write(out_dir)
     if html_page:
-        paths["html"] = write_html(rep, Path(out_dir) / "report.html")
+        paths["html"] = write_html(rep, Path(out_dir) / "report.html", figures=figures)
     return paths

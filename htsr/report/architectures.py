@@ -29,7 +29,7 @@ from .metrics import spectrum_metrics
 from .options import LayerFitOptions, Selection
 from .spectra import LayerSpectrum
 
-__all__ = ["annotate", "expert_rows", "lora_spectra", "POOLED_KIND"]
+__all__ = ["annotate", "expert_rows", "lora_spectra", "low_rank_spectrum", "POOLED_KIND"]
 
 #: The kind of a pooled expert-bank row.
 POOLED_KIND = "experts"
@@ -134,16 +134,27 @@ def lora_spectra(adapter, selection: Selection, fit: LayerFitOptions) -> list[La
         evals = hw.update_evals(B, A, mod.scale)
         if fit.normalize:
             evals = evals / N
-        metrics = spectrum_metrics(evals, N, N / M)
-        metrics.update(num_spikes=-1, mp_softrank=math.nan)  # no Marchenko-Pastur bulk in r eigenvalues
-        if metrics["rank_loss"] >= 0:
-            metrics["rank_loss"] = int(mod.r - (evals.size - metrics["rank_loss"]))
         scale = f"lora_alpha/sqrt(r) = {mod.scale:g}" if adapter.rslora else f"lora_alpha/r = {mod.scale:g}"
-        out.append(LayerSpectrum(index=k, name=name, kind=kind, shape=mod.shape, N=N, M=M, n_slices=1,
-                                 evals=evals, sample=np.empty(0), metrics=metrics,
-                                 warning=f"LoRA update of rank {mod.r} ({scale}): no power-law fit "
-                                         f"({mod.r} eigenvalues)"))
+        out.append(low_rank_spectrum(k, name, kind, mod.shape, N, M, evals, mod.r,
+                                     f"LoRA update of rank {mod.r} ({scale}): no power-law fit "
+                                     f"({mod.r} eigenvalues)"))
     return out
+
+
+def low_rank_spectrum(index: int, name: str, kind: str, shape, N: int, M: int, evals: np.ndarray, r: int,
+                      warning: str) -> LayerSpectrum:
+    """The row of a rank-``r`` update: its ``r`` nonzero eigenvalues ``evals``, their metrics, no fit.
+
+    A LoRA adapter's update (:func:`lora_spectra`) and a low-rank checkpoint difference
+    ``W - W_base`` (:mod:`htsr.report.updates`) both come through here.
+    """
+    metrics = spectrum_metrics(evals, N, N / M)
+    metrics.update(num_spikes=-1, mp_softrank=math.nan, sigma_mp=math.nan, bulk_min=math.nan,
+                   bulk_max=math.nan)  # no Marchenko-Pastur bulk in r eigenvalues
+    if metrics["rank_loss"] >= 0:
+        metrics["rank_loss"] = int(r - (evals.size - metrics["rank_loss"]))
+    return LayerSpectrum(index=index, name=name, kind=kind, shape=tuple(shape), N=N, M=M, n_slices=1,
+                         evals=evals, sample=np.empty(0), metrics=metrics, warning=warning)
 
 
 def adapter_spectra(source, selection: Selection, fit: LayerFitOptions):

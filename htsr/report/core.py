@@ -18,6 +18,7 @@ import math
 import os
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,8 @@ from .execute import resolve_client, run_chunks, run_spectra
 from .fits import fit_layers
 from .metrics import alpha_metrics
 from .resume import open_checkpoint
+from . import baseline as bl
+from .baseline import BASELINE_ARGS
 from .options import BayesSpec, IntervalSpec, LayerFitOptions, ReportSpec, Selection, Thresholds
 from .result import COLUMNS, LayerRow, Report, Skipped
 from .spectra import esd_cost, precheck
@@ -118,9 +121,12 @@ def _nothing_to_report(source, selection: Selection, infos, shown: int = 6) -> s
     return f"{head}; {intro}: {'; '.join(parts)}{more}"
 
 
-def _spectra(source, infos, spec, layout, workers, client, ticks, store=None):
-    """Stage 2: each layer's spectrum, from the size limits, the checkpoint ``store`` or its ESD."""
+def _spectra(source, infos, spec, layout, workers, client, ticks, store=None, reuse=None):
+    """Stage 2: each layer's spectrum, from the size limits, the checkpoint ``store``, a baseline's
+    identical tensor (``reuse``: name -> LayerSpectrum) or its ESD."""
     early = {i: e for i, info in enumerate(infos) if (e := precheck(i, info, spec.selection)) is not None}
+    early.update({i: replace(reuse[info.name], index=i) for i, info in enumerate(infos)
+                  if reuse and i not in early and info.name in reuse})
     if store is not None:  # layers a previous, interrupted run finished (htsr.report.resume)
         early.update({i: sp for i, info in enumerate(infos) if i not in early
                       and (sp := store.load(i, info)) is not None})
@@ -186,18 +192,22 @@ def _row(sp, depth: int, fit_row, stats, bayes_row, th: Thresholds, ispec: Inter
     label, text = verdict(alpha, interval.get("alpha_lo", nan), interval.get("alpha_hi", nan),
                           int(fit_row["n_tail"]), th, ispec.level, what=what,
                           no_interval=interval.get("interval_note", ""))
+    erg = sp.metrics.get("detX_num", -1) - fit_row["n_tail"] if sp.metrics.get("detX_num", -1) >= 0 else nan
     return LayerRow(**layer, **fit_row, **interval, **(bayes_row or {}), **alpha_metrics(sp.evals, alpha),
-                    **implied_mu(alpha, sp.N, sp.M, ispec.level), label=label, verdict=text, warning=warning)
+                    **implied_mu(alpha, sp.N, sp.M, ispec.level), ERG_gap=float(erg), label=label, verdict=text,
+                    warning=warning)
 
 
 def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.MATRIX_KINDS,
            min_evals: int = 8, max_evals: int = 15000, max_n: int = 50000,
            intervals: str | None = "bootstrap", reps: int = 1000, level: float = 0.95, ci: str = "bca",
            seed: int = 0, bayes: bool = False, bounded: bool = True, gof: bool = False, gof_reps: int = 200,
+           tpl: bool = False, randomize: bool = False, vectors: int | bool = False,
            normalize: bool = False, evals_threshold: float = 1e-5, thresholds: Thresholds | None = None,
            layout: str | None = None, workers: int | None = None, client=None, progress=None,
            checkpoint=None, keep_checkpoint: bool = False,
-           device: str = "auto", fused: str = "split", base=None, revision: str | None = None) -> Report:
+           device: str = "auto", fused: str = "split", base=None, revision: str | None = None,
+           baseline=None, change_threshold: float = 0.1, delta: bool = False) -> Report:
     """Heavy-tailed spectral report of every weight matrix of a network.
 
     Parameters
@@ -228,6 +238,18 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
         Also fit the power law bounded at lambda_max (``alpha_bounded`` ...).
     gof, gof_reps
         Clauset's goodness-of-fit p-value per layer (``p_value``), with ``gof_reps`` synthetic sets.
+    tpl : bool
+        Also fit the truncated power law (exponential cutoff) to each layer's Clauset tail, same
+        xmin, and test the power law against it: ``tpl_alpha``, ``tpl_lambda``, ``tpl_R``, ``tpl_p``,
+        ``tpl_verdict`` (:mod:`htsr.report.tpl`, WeightWatcher's ``fit='TPL'``).
+    randomize : bool
+        Also the ESD of an element-wise random permutation of each layer's W (seeded by ``seed``)
+        and its correlation traps, with the entries that cause them: ``num_traps``,
+        ``rand_sigma_mp``, ``rand_bulk_max``, ``max_rand_eval``, ``rand_distance``,
+        ``trap_entries`` (:mod:`htsr.report.diagnostics`).  Each such layer is read whole.
+    vectors : bool or int
+        Also the localization of the top eigenvectors (``True``: 10; an int: that many):
+        ``n_vectors``, ``loc_ratio``, ``part_ratio``, ``vec_entropy``.
     normalize, evals_threshold
         Eigenvalue units (WeightWatcher's squared singular values by default) and the cut
         below which eigenvalues are not fitted (:class:`~htsr.report.options.LayerFitOptions`).
@@ -275,6 +297,18 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
         With ``source`` a Hugging Face repo id (``"org/name"``, read from the local Hugging
         Face cache, never downloaded): the branch, tag or commit hash (default ``"main"``).
         The report reads the cached snapshot folder, and ``Report.source`` names it.
+    baseline : path or object, optional
+        Another checkpoint of the same network (docs/compare.md): it is reported with the same
+        options, layers are matched by name, and the table gains ``alpha_base``, ``delta_alpha``,
+        ``delta_alpha_lo``, ``delta_alpha_hi``, ``changed`` and ``delta_note``
+        (``Report.comparison``, :mod:`htsr.report.baseline`).  Tensors with the same bytes
+        (sha256) in both are not recomputed: delta 0, not changed.
+    change_threshold : float
+        ``changed`` needs ``|delta_alpha|`` at least this (default 0.1) and an interval without 0.
+    delta : bool
+        With ``baseline``: also report each layer's update ``W - W_base`` (its ESD, numerical
+        rank, and a power-law fit unless it is low-rank: :mod:`htsr.report.updates`) as
+        ``Report.comparison.updates``.
 
     Returns
     -------
@@ -288,12 +322,14 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
         pickle, a name that is not a weight matrix, nothing to report).  A bad layer
         (NaN or inf, all zeros, too small) is a row with a warning instead.
     """
+    opts = {k: v for k, v in locals().items() if k not in BASELINE_ARGS}  # the baseline's report: the same
     t0 = time.perf_counter()
     spec = ReportSpec(
         selection=Selection(kinds=kinds, layers=layers, exclude=exclude, regex=regex, min_evals=min_evals,
                             max_evals=max_evals, max_n=max_n, fused=fused),
         fit=LayerFitOptions(normalize=normalize, evals_threshold=evals_threshold, bounded=bounded, gof=gof,
-                            gof_reps=gof_reps, device=device),
+                            gof_reps=gof_reps, tpl=tpl, randomize=randomize, vectors=vectors,
+                            seed=seed, device=device),
         intervals=IntervalSpec(method=intervals, reps=reps, level=level, ci=ci, seed=seed),
         thresholds=Thresholds() if thresholds is None else thresholds,
         bayes=bayes if isinstance(bayes, BayesSpec) else BayesSpec(), posterior=bool(bayes))
@@ -306,32 +342,56 @@ def report(source, *, layers=None, exclude=None, regex: bool = False, kinds=hw.M
     source = hw.resolve_source(source, revision=revision)  # a repo id: its snapshot in the local HF cache
     if base is not None or hw.is_adapter(source):
         if base is None:  # the adapter alone: its low-rank updates, no fits
+            if baseline is not None:
+                raise WeightsError(f"{source}: a LoRA adapter alone has no weights to compare with a baseline; "
+                                   "give its base model too (base=, --base), or the adapter's update is --delta")
             spectra, skipped = adapter_spectra(source, spec.selection, spec.fit)
             return _finish(source, spec, spectra, skipped, client, Stages(None, 2 * len(spectra)), {}, t0)
         source = hw.merge_lora(str(base) if isinstance(base, Path) else base, source)
     infos, skipped = select(source, spec.selection, layout)
+    plan = None if baseline is None else bl.plan(source, baseline, infos, spec, layout, opts, change_threshold,
+                                                  report=report, label=_describe(source))
     ispec = spec.intervals
     n_stages = 2 + (ispec.method == "bootstrap")
     store = None if checkpoint is None else open_checkpoint(checkpoint, source, infos, spec, layout,
                                                             keep=keep_checkpoint)
     ticks = Stages(progress, len(infos) * n_stages)
     timings = {}
-    spectra = _spectra(source, infos, spec, layout, workers, client, ticks, store)
+    spectra = _spectra(source, infos, spec, layout, workers, client, ticks, store, plan and plan.spectra)
     spectra, details = expert_rows(annotate(spectra, infos), spec.selection, spec.fit)  # pooled expert banks
     timings["spectra"] = time.perf_counter() - t0
     with on_device(spec.fit.device):  # the fits and bootstrap refits are jitted: they run on JAX's default device
-        rep = _finish(source, spec, spectra, skipped, client, ticks, timings, t0, details, store=store)
+        rep = _finish(source, spec, spectra, skipped, client, ticks, timings, t0, details, store=store, reuse=plan)
+        if plan is not None:
+            rep = _compare(rep, plan, source, infos, spec, layout, client, delta)
     if store is not None:
         store.finish()  # the report is whole: its partial results are removed, unless kept
     return rep
 
 
-def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, details=frozenset(), *, store=None):
-    """Stages 3-5.  ``details``: rows the summary counts through a pooled row (experts)."""
+def _compare(rep, plan, source, infos, spec, layout, client, delta: bool):
+    """The comparison with the baseline (:mod:`.baseline`), and with ``delta`` the report of ``W - W_base``."""
+    updates, ranks = None, None
+    if delta:
+        from .updates import update_spectra
+
+        same = [i for i in infos if i.name in {sp.name for sp in plan.base.spectra} and i.name not in plan.mismatched]
+        sps, ranks = update_spectra(source, plan.source, same, {sp.name: sp for sp in rep.spectra},
+                                    {sp.name: sp for sp in plan.base.spectra}, plan.identical, spec, layout)
+        updates = _finish(f"{rep.source} - {plan.baseline}", spec, sps, [], client, Stages(None, 3 * len(sps)), {},
+                          time.perf_counter())
+    return bl.compare(rep, plan, updates=updates, update_ranks=ranks)
+
+
+def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, details=frozenset(), *, store=None,
+            reuse=None):
+    """Stages 3-5.  ``details``: rows the summary counts through a pooled row (experts); ``reuse``: a
+    :class:`~.baseline.BaselinePlan` whose rows (identical tensors) are taken as they are."""
     import pandas as pd
 
     ispec = spec.intervals
-    ok = [sp for sp in spectra if sp.fittable]
+    reused = {} if reuse is None else reuse.rows
+    ok = [sp for sp in spectra if sp.fittable and sp.name not in reused]
     samples, names = [sp.sample for sp in ok], [sp.name for sp in ok]
     t = time.perf_counter()
     ticks.begin("fits", len(spectra))
@@ -369,11 +429,14 @@ def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, details=
     rows = []
     for sp, d in zip(spectra, depth):
         k = pos.get(sp.index)
+        if sp.name in reused:  # a baseline's identical tensor: its row, at this report's place
+            rows.append(replace(reused[sp.name], index=sp.index, depth=int(d)))
+            continue
         rows.append(_row(sp, int(d), None if k is None else fit_rows[k], None if k is None else stats[k],
                          None if k is None else bayes_rows[k], spec.thresholds, ispec))
     table = pd.DataFrame([r.to_dict() for r in rows], columns=list(COLUMNS))
     counts = Counter(table["label"])
-    counted = [sp for sp in ok if sp.name not in details]
+    counted = [sp for sp in spectra if sp.fittable and sp.name not in details]
     fitted = table[table["name"].isin([sp.name for sp in counted])]
     summary = summarize(fitted["alpha"], [math.log10(sp.evals[-1]) for sp in counted], fitted["alpha_lo"],
                         fitted["alpha_hi"], n_layers=len(spectra), level=ispec.level, method=ispec.method,
@@ -381,5 +444,6 @@ def _finish(source, spec, spectra, skipped, client, ticks, timings, t0, details=
                         names=fitted["name"])
     timings["total"] = time.perf_counter() - t0
     return Report(layers=table, summary=summary, spec=spec, source=_describe(source), spectra=tuple(spectra),
-                  fits=dict(zip(names, fits)), draws={} if draws is None else dict(zip(names, draws)),
+                  fits={**(reuse.fits if reuse else {}), **dict(zip(names, fits))},
+                  draws={**(reuse.draws if reuse else {}), **({} if draws is None else dict(zip(names, draws)))},
                   skipped=tuple(skipped), timings=timings)

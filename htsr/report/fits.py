@@ -11,6 +11,8 @@ gives, so nothing is clipped silently.
 
 With ``gof=True`` each layer's p-value is ``htsr.gof(fit, reps=gof_reps,
 seed=htsr.streams.layer_seed(seed, name))``: every layer has its own stream.
+With ``tpl=True`` each Clauset tail also gets the truncated power law and the
+nested likelihood-ratio test against it (:mod:`htsr.report.tpl`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..fitting import fit_many
 from ..inference import gof
 from ..streams import layer_seed
 from .options import LayerFitOptions, Thresholds
+from .tpl import tpl_columns
 
 __all__ = ["fit_layers", "FIT_COLUMNS"]
 
@@ -55,7 +58,8 @@ def _fingers(fits, jobs, refits, L: int, th: Thresholds):
 
 
 def fit_layers(samples: list[np.ndarray], names: list[str], spec: LayerFitOptions, th: Thresholds, *, seed: int = 0):
-    """Fit every sample; returns (rows, fits): per-layer dicts of :data:`FIT_COLUMNS` and the PowerLawFits."""
+    """Fit every sample; returns (rows, fits): per-layer dicts of :data:`FIT_COLUMNS` (and, with
+    ``spec.tpl``, :data:`htsr.report.tpl.TPL_COLUMNS`) and the PowerLawFits."""
     if not samples:
         return [], []
     jobs = _finger_jobs(samples, th)
@@ -74,4 +78,7 @@ def fit_layers(samples: list[np.ndarray], names: list[str], spec: LayerFitOption
         if spec.gof:
             row["p_value"] = float(gof(f, reps=spec.gof_reps, seed=layer_seed(seed, names[b])).p)
         rows.append(row)
+    if spec.tpl:  # the truncated power law on each Clauset tail, all layers at once (htsr.report.tpl)
+        for row, cols in zip(rows, tpl_columns(fits)):
+            row.update(cols)
     return rows, fits

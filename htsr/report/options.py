@@ -21,6 +21,8 @@ __all__ = ["Selection", "Thresholds", "LayerFitOptions", "IntervalSpec", "BayesS
 
 _INTERVALS = ("bootstrap", "bayes")  # or None: no intervals
 _CI = ("bca", "percentile")
+#: Top eigenvectors measured by ``vectors=True``.
+DEFAULT_VECTORS = 10
 
 
 def _patterns(value, name) -> tuple[str, ...]:
@@ -167,6 +169,19 @@ class LayerFitOptions:
         Also fit the power law bounded at lambda_max (``method="bounded"``).
     gof : bool
         Clauset's goodness-of-fit p-value per layer (``gof_reps`` synthetic sets).
+    tpl : bool
+        Also fit the truncated power law to each Clauset tail and test the power law
+        against it (``tpl_*`` columns, :mod:`htsr.report.tpl`; WeightWatcher's ``fit='TPL'``).
+    randomize : bool
+        Also take the ESD of an element-wise random permutation of each layer's W, fit its
+        Marchenko-Pastur bulk and locate its correlation traps (``num_traps``, ``rand_*``,
+        ``trap_entries``; :mod:`htsr.report.diagnostics`).  Reads each such layer whole.
+    vectors : int
+        How many top eigenvectors to measure (``n_vectors``, ``loc_ratio``, ``part_ratio``,
+        ``vec_entropy``); 0: none.  ``True`` means :data:`DEFAULT_VECTORS`.
+    seed : int
+        The report's seed: the permutations of ``randomize`` come from the ``randomize``
+        stream under ``htsr.streams.layer_seed(seed, name)``.
     device : {"auto", "gpu", "cpu"}
         Where the Grams, eigensolves, fits and bootstraps run (:mod:`htsr._device`),
         resolved when the options are made: ``"auto"`` becomes ``"gpu"`` when JAX sees
@@ -178,11 +193,20 @@ class LayerFitOptions:
     bounded: bool = True
     gof: bool = False
     gof_reps: int = 200
+    tpl: bool = False
+    randomize: bool = False
+    vectors: int = 0
+    seed: int = 0
     device: str = "auto"
 
     def __post_init__(self):
         check_number(self.evals_threshold, "evals_threshold", minimum=0)
         check_int(self.gof_reps, "gof_reps", minimum=1)
+        object.__setattr__(self, "tpl", check_bool(self.tpl, "tpl"))
+        object.__setattr__(self, "randomize", check_bool(self.randomize, "randomize"))
+        vectors = DEFAULT_VECTORS if self.vectors is True else 0 if self.vectors is False else self.vectors
+        object.__setattr__(self, "vectors", check_int(vectors, "vectors", minimum=0))
+        check_seed(self.seed)
         object.__setattr__(self, "device", device_platform(self.device))
 
 

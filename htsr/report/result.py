@@ -57,6 +57,12 @@ class LayerRow:
     D_bounded: float = _NAN
     num_fingers: int = _NO_COUNT
     alpha_no_fingers: float = _NAN
+    # the truncated power law on the Clauset tail, and the nested test of the power law against it
+    tpl_alpha: float = _NAN
+    tpl_lambda: float = _NAN
+    tpl_R: float = _NAN
+    tpl_p: float = _NAN
+    tpl_verdict: str = ""
     # the hierarchical posterior; mu from the calibration table
     alpha_bayes: float = _NAN
     alpha_bayes_lo: float = _NAN
@@ -75,6 +81,25 @@ class LayerRow:
     num_spikes: int
     entropy: float
     rank_loss: int
+    # the Marchenko-Pastur bulk (htsr.rmt.fit_mp) and WeightWatcher's detX / ERG condition
+    sigma_mp: float = _NAN
+    bulk_min: float = _NAN
+    bulk_max: float = _NAN
+    detX_num: int = _NO_COUNT
+    detX_val: float = _NAN
+    ERG_gap: float = _NAN
+    # the randomized ESD and its correlation traps (randomize=True; htsr.report.diagnostics)
+    num_traps: int = _NO_COUNT
+    rand_sigma_mp: float = _NAN
+    rand_bulk_max: float = _NAN
+    max_rand_eval: float = _NAN
+    rand_distance: float = _NAN
+    trap_entries: str = ""
+    # localization of the top eigenvectors (vectors=k)
+    n_vectors: int = _NO_COUNT
+    loc_ratio: float = _NAN
+    part_ratio: float = _NAN
+    vec_entropy: float = _NAN
     # the verdict
     label: str
     verdict: str
@@ -183,7 +208,12 @@ class Report:
         Rows are in the source's order (``index``); ``depth`` is the order the network runs
         them (:func:`htsr.report.depth.depth_order`), which figures and the HTML table use.
     timings : dict
-        Seconds spent per stage (``spectra``, ``fits``, ``intervals``, ``bayes``, ``total``).
+        Seconds spent per stage (``spectra``, ``fits``, ``intervals``, ``bayes``, ``total``); with a
+        baseline, ``baseline`` is its report's time, counted in ``spectra`` and ``total`` too.
+    comparison : Comparison or None
+        With ``baseline=``: the comparison with the baseline (:class:`htsr.report.baseline.Comparison`);
+        its columns (``alpha_base``, ``delta_alpha``, ``delta_alpha_lo``, ``delta_alpha_hi``,
+        ``changed``, ``delta_note``) are then joined to ``layers`` too (docs/compare.md).
     """
 
     layers: object
@@ -195,6 +225,7 @@ class Report:
     draws: dict = field(default_factory=dict, repr=False)
     skipped: tuple = ()
     timings: dict = field(default_factory=dict)
+    comparison: object = field(default=None, repr=False)
 
     def records(self) -> list[dict]:
         """The rows as JSON-ready dicts (NaN and inf as None)."""
@@ -204,7 +235,8 @@ class Report:
         return dict(source=self.source, layers=self.records(), summary=to_plain(self.summary.to_dict()),
                     spec=to_plain(self.spec.to_dict()), skipped=[list(s) for s in self.skipped],
                     skipped_counts=skipped_counts(self.skipped),
-                    timings=to_plain(self.timings))
+                    timings=to_plain(self.timings),
+                    **({} if self.comparison is None else {"comparison": self.comparison.to_dict()}))
 
     def warning_lines(self, repeat: int = 3) -> list[str]:
         """The rows' warnings and interval notes as lines for a terminal.

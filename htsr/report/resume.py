@@ -18,7 +18,7 @@ source (its path; the path, size and modification time of every file the
 reported tensors are read from; the names, shapes, dtypes, kinds and layouts of
 the tensors), the options that change a spectrum or the list of layers
 (:class:`~.options.Selection`, ``normalize``, ``evals_threshold``, ``device``,
-``layout``) and htsr's version; for a model folder, its weight and ``.json`` files too.  It is written to ``htsr-checkpoint.json`` in the folder, and
+``layout``; ``randomize`` with the seed, ``vectors``, when asked) and htsr's version; for a model folder, its weight and ``.json`` files too.  It is written to ``htsr-checkpoint.json`` in the folder, and
 every layer file carries its digest.  When the fingerprint differs -- a shard
 rewritten, another option -- the partial results are discarded with a
 :class:`~htsr.errors.CheckpointWarning` that says what changed, and every layer
@@ -130,7 +130,14 @@ def fingerprint(source, infos, selection, fit, layout=None) -> dict:
     return dict(format=_FORMAT, htsr=_version(), source=where, files=files,
                 tensors=dict(count=len(headers), digest=_digest(headers)),
                 options=dict(selection=sel, normalize=bool(fit.normalize), evals_threshold=float(fit.evals_threshold),
-                             device=getattr(fit, "device", None), layout=layout))
+                             device=getattr(fit, "device", None), layout=layout,
+                             **_diagnostics(fit)))
+
+
+def _diagnostics(fit) -> dict:
+    """The spectrum-stage options of :mod:`.diagnostics`, only when on (older checkpoints stay valid)."""
+    out = {"randomize": True, "seed": int(fit.seed)} if getattr(fit, "randomize", False) else {}
+    return out | ({"vectors": int(fit.vectors)} if getattr(fit, "vectors", 0) else {})
 
 
 def _digest(obj) -> str:

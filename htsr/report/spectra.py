@@ -26,6 +26,7 @@ from ..rmt.esd import is_blocked
 from ..errors import DataError
 from ..kinds import matrix_shape
 from ..weights import Tensor, TensorInfo
+from .diagnostics import layer_diagnostics
 from .metrics import spectrum_metrics
 from .options import LayerFitOptions, Selection
 
@@ -52,9 +53,15 @@ class LayerSpectrum:
     sample : numpy.ndarray
         The eigenvalues above ``evals_threshold``: what the fits see (empty: no fit).
     metrics : dict
-        :func:`htsr.report.metrics.spectrum_metrics`.
+        :func:`htsr.report.metrics.spectrum_metrics`, and the row values of ``randomize`` and
+        ``vectors`` when asked (:mod:`htsr.report.diagnostics`).
     warning : str
         Why the layer has no fit, or another note; "" when all is well.
+    rand_evals : numpy.ndarray
+        With ``randomize``: the ESD of the element-wise permuted W, ascending (else empty).
+    top_vectors : numpy.ndarray, shape (k, 4)
+        With ``vectors``: per top eigenvector, largest first, its eigenvalue, localization ratio,
+        participation ratio and vector entropy (:data:`htsr.report.diagnostics.VECTOR_COLUMNS`).
     """
 
     index: int
@@ -68,6 +75,8 @@ class LayerSpectrum:
     sample: np.ndarray = field(repr=False)
     metrics: dict = field(repr=False)
     warning: str = ""
+    rand_evals: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    top_vectors: np.ndarray = field(default_factory=lambda: np.empty((0, 4)), repr=False)
 
     @property
     def fittable(self) -> bool:
@@ -123,6 +132,12 @@ def layer_spectrum(index: int, tensor: Tensor, selection: Selection, fit: LayerF
         return _empty(index, info, N, M, k, f"{why}; no spectrum")
     metrics = spectrum_metrics(evals, N, N / M)
     warning = info.values_note()  # quantized or integer weights: what the spectrum is of
+    extra = {}
+    if (fit.randomize or fit.vectors) and evals.size and evals[-1] > 0:  # traps, eigenvectors: W in hand
+        diag = layer_diagnostics(tensor, evals, fit, N)
+        metrics.update(diag.row)
+        extra = dict(rand_evals=diag.rand_evals, top_vectors=diag.top_vectors)
+        warning = _join(warning, diag.note) if diag.note else warning
     if not evals.size or not evals[-1] > 0:
         warning = _join(warning, "all-zero matrix: every eigenvalue is 0, nothing to fit")
         sample = np.empty(0)
@@ -133,7 +148,7 @@ def layer_spectrum(index: int, tensor: Tensor, selection: Selection, fit: LayerF
                                      f"{fit.evals_threshold:g} (of {evals.size}); nothing to fit")
             sample = np.empty(0)
     return LayerSpectrum(index=index, name=info.name, kind=info.kind, shape=tuple(info.shape), N=N, M=M,
-                         n_slices=k, evals=evals, sample=sample, metrics=metrics, warning=warning)
+                         n_slices=k, evals=evals, sample=sample, metrics=metrics, warning=warning, **extra)
 
 
 def _esd(tensor: Tensor, fit: LayerFitOptions, N: int) -> tuple[np.ndarray | None, str]:

@@ -72,6 +72,10 @@ class NetworkSummary:
     with_interval : dict or None
         When some fitted layers have no interval: the same means and intervals over the
         ``n`` layers that have one (``mean_alpha``, ``mean_alpha_lo``, ... ``mean_alpha_weighted_hi``).
+    change : dict or None
+        With a baseline (docs/compare.md): ``mean_delta_alpha`` and its interval
+        (``mean_delta_alpha_lo``, ``_hi``) over the ``n_compared`` layers fitted in both,
+        ``n_changed``, ``change_threshold``, ``baseline`` and a ``note``.
     """
 
     n_layers: int
@@ -89,6 +93,7 @@ class NetworkSummary:
     n_interval: int = 0
     interval_note: str = ""
     with_interval: dict | None = None
+    change: dict | None = None
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -119,6 +124,14 @@ class NetworkSummary:
             out.append(("network alpha (hierarchical)", iv(na["estimate"], na["lo"], na["hi"],
                                                             na.get("interval_note", ""))))
         out.append(("verdicts", ", ".join(f"{k} {v}" for k, v in self.labels.items() if v) or "none"))
+        if self.change:
+            c = self.change
+            out += [("change of mean alpha vs baseline", iv(c["mean_delta_alpha"], c["mean_delta_alpha_lo"],
+                                                            c["mean_delta_alpha_hi"])),
+                    ("layers changed", f"{c['n_changed']} of {c['n_compared']} compared (interval excludes 0 and "
+                                       f"|delta_alpha| >= {c['change_threshold']:g})")]
+            if c["note"]:
+                out.append(("baseline note", c["note"]))
         return out
 
     def __repr__(self) -> str:

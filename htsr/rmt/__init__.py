@@ -15,6 +15,8 @@ Main entry points::
     mp_pdf, mp_cdf, mp_quantile, mp_edges      # Marchenko-Pastur law
     fit_mp -> MPFit                            # bulk fit, spikes, soft rank
     tw1_cdf, tw1_quantile, wishart_edge        # Tracy-Widom (beta = 1)
+    randomized_esd, rand_distance -> RandomizedESD  # correlation traps of a permuted matrix
+    top_vectors, localization_ratio, participation_ratio, vector_entropy  # eigenvector localization
     universality_class, mu_range               # heavy-tailed classes
 """
 
@@ -22,6 +24,8 @@ from .esd import conv1d_matrices, conv2d_matrices, esd, layer_esd, layer_matrice
 from .generators import gaussian, pareto, spike_location, spike_threshold, spiked, student_t
 from .marchenko_pastur import MPFit, fit_mp, mp_cdf, mp_edges, mp_pdf, mp_quantile, soft_rank
 from .tracy_widom import WishartEdge, tw1_cdf, tw1_quantile, tw1_sf, wishart_edge
+from .traps import RandomizedESD, Trap, rand_distance, randomized_esd
+from .vectors import localization_ratio, participation_ratio, top_vectors, vector_entropy
 from .universality import (
     AlphaMuRelation,
     MuRange,
@@ -38,6 +42,8 @@ __all__ = [
     "esd", "layer_esd", "layer_matrices", "conv2d_matrices", "conv1d_matrices",
     "mp_pdf", "mp_cdf", "mp_quantile", "mp_edges", "fit_mp", "MPFit", "soft_rank",
     "tw1_cdf", "tw1_sf", "tw1_quantile", "wishart_edge", "WishartEdge",
+    "randomized_esd", "rand_distance", "RandomizedESD", "Trap",
+    "top_vectors", "localization_ratio", "participation_ratio", "vector_entropy",
     "universality_class", "UniversalityClass", "esd_exponent", "mu_range", "MuRange",
     "AlphaMuRelation", "asymptotic_relation", "weightwatcher_mu4alpha",
 ]

@@ -53,6 +53,7 @@ from ._arch import FUSED_CHOICES, PartInfo, expert_group
 from ._hub import resolve_source
 from ._load import FORMATS, TensorStream, get, list_tensors, load
 from ._lora import Adapter, LoraModule, is_adapter, merge_lora, open_adapter, update_evals
+from ._digest import tensor_digest
 from ._tensor import KINDS, MATRIX_KINDS, TORCH_QUANTIZED, Tensor, TensorInfo, classify
 
 __all__ = [
@@ -80,4 +81,5 @@ __all__ = [
     "update_evals",
     "Adapter",
     "LoraModule",
+    "tensor_digest",
 ]

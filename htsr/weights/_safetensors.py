@@ -27,7 +27,7 @@ from ._hub import within_model
 from ._quant import NotedInfo, annotate, dequantize
 from ._tensor import TensorInfo, classify, natural_key
 
-__all__ = ["SafetensorsReader", "ShardedSafetensorsReader"]
+__all__ = ["SafetensorsReader", "ShardedSafetensorsReader", "byte_ranges", "encode", "ENCODABLE"]
 
 # safetensors dtype code -> (name, bytes per element)
 _DTYPES = {
@@ -270,3 +270,28 @@ def weight_map_of(index: Path) -> dict[str, str]:
             raise WeightsError(f"{index}: refused: shard {shard!r} is a link to "
                                f"{(index.parent / shard).resolve()}, outside the index's folder")
     return wm
+
+
+def byte_ranges(path) -> dict[str, tuple[str, tuple[int, ...], int, int]]:
+    """Each tensor of a safetensors file as ``(dtype code, shape, begin, end)``, absolute byte
+    offsets in the file, after the header checks of :class:`SafetensorsReader`."""
+    entries, _, start = _header(Path(path))
+    return {name: (e["dtype"], e["shape"], start + e["data_offsets"][0], start + e["data_offsets"][1])
+            for name, e in entries.items()}
+
+
+#: the float dtype codes :func:`encode` writes
+ENCODABLE = ("F64", "F32", "F16", "BF16")
+
+
+def encode(array, code: str) -> bytes:
+    """``array`` as the little-endian bytes safetensors stores for dtype ``code`` (one of
+    :data:`ENCODABLE`), each value rounded to the nearest of that dtype (bfloat16 through
+    ``ml_dtypes``, installed with JAX)."""
+    a = np.asarray(array, dtype=np.float64)
+    if code == "BF16":
+        ml = need("ml_dtypes", "writing a bfloat16 tensor")
+        return a.astype(ml.bfloat16).view(np.uint16).astype("<u2").tobytes()
+    if code not in ENCODABLE:
+        raise WeightsError(f"cannot write dtype {code} (only {', '.join(ENCODABLE)})")
+    return a.astype(np.dtype(_DTYPES[code][0]).newbyteorder("<")).tobytes()
