@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -21,19 +20,14 @@ def to_json(obj) -> str:
 
 
 def process_seconds() -> float:
-    """Seconds since this process started (Linux: ``/proc``), so a printed time includes Python's
-    start-up and the imports; elsewhere, since :mod:`htsr.cli.main` was imported."""
-    import os
+    """Seconds since the command started (:mod:`htsr.cli.main` imported, the first thing ``htsr`` and
+    ``python -m htsr`` do), so a printed time includes loading: the imports, reading, writing.
+
+    Not the process's age from ``/proc``: a shell that ``exec``s its last command (``bash -c "pip
+    install ... && htsr report ..."``) hands that process its own start, installs included.
+    """
     import time
 
-    try:
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])  # field 22: starttime
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        age = uptime - ticks / os.sysconf("SC_CLK_TCK")
-        if 0 <= age < 1e7:
-            return age
-    except (OSError, ValueError, IndexError):
-        pass
     from .main import STARTED
 
     return time.perf_counter() - STARTED

@@ -224,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
         if rep.comparison is not None:  # changed, unmatched and mismatched layers (all in summary.json)
             for line in rep.comparison.lines():
                 print(line)
-        total = process_seconds()  # from the process's start: Python, the imports, reading, writing
+        total = process_seconds()  # from the command's start: the imports, reading, writing
         print(f"time: {total:.1f} s (the report {rep.timings['total']:.1f} s; start-up, imports and writing "
               f"{max(total - rep.timings['total'], 0.0):.1f} s)")
     names = ", ".join(p.name for p in paths.values())
