@@ -246,8 +246,8 @@ def plot_layer_randomized(rep, name: str, *, ax=None, bins: int = 60):
     try:
         mp = fit_mp(rand, sp.N / sp.M)
         ax.axvline(math.log10(mp.threshold), color="C3", ls="--", lw=1.2,
-                   label=f"randomized bulk edge + TW {mp.threshold:.3g}: {mp.n_spikes} traps, "
-                         f"{int(np.sum(ev > mp.threshold))} of W above")
+                   label=f"randomized bulk edge + TW margin, {mp.threshold:.3g}: {mp.n_spikes} "
+                         f"trap{'s' if mp.n_spikes != 1 else ''}; {int(np.sum(ev > mp.threshold))} of W's above")
     except ValueError:
         pass
     ax.set_ylim(0.0, 1.4 * max(float(np.max(h1)), float(np.max(h2))))  # room for the legend
