@@ -401,3 +401,42 @@ def test_the_hierarchical_model_sees_each_expert_once_not_the_pooled_bank_too(mo
     assert pooled["interval_note"].str.startswith("pooled expert bank").all()
     others = fitted[fitted["kind"] != "experts"]
     assert others["alpha_bayes"].notna().all() and len(seen["sizes"]) == len(others)
+
+
+def test_a_lora_merged_into_int8_weights_keeps_their_scales(tmp_path):
+    """The merged weight is the dequantized base plus the update, not the raw integers plus it."""
+    rng = np.random.default_rng(5)
+    q = rng.integers(-100, 100, (48, 32)).astype(np.int8)
+    scale = np.full((48, 1), 0.01, np.float32)
+    base = tmp_path / "base"
+    _write(base, {"model.layers.0.self_attn.q_proj.weight": q, "model.layers.0.self_attn.q_proj.weight_scale": scale})
+    A, B = _m(4, 32), _m(48, 4)
+    (tmp_path / "ad").mkdir()
+    save_file({"base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": A,
+               "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight": B},
+              str(tmp_path / "ad" / "adapter_model.safetensors"))
+    (tmp_path / "ad" / "adapter_config.json").write_text(
+        json.dumps({"peft_type": "LORA", "r": 4, "lora_alpha": 4, "target_modules": ["q_proj"]}))
+    merged = hw.merge_lora(str(base), str(tmp_path / "ad"))
+    info = next(i for i in hw.list_tensors(merged) if i.name == "model.layers.0.self_attn.q_proj.weight")
+    assert "scales applied" in info.values_note()
+    want = q.astype(np.float64) * 0.01 + B.astype(np.float64) @ A.astype(np.float64)
+    np.testing.assert_allclose(hw.get(merged, info.name).array, want, rtol=1e-5, atol=1e-6)
+
+
+def test_files_linked_out_of_a_named_folder_are_refused(tmp_path):
+    """Neither an adapter's config or weights nor a model folder's weight file may be a link out of the folder."""
+    outside = _write(tmp_path / "outside", {"w": _m(8, 8)})
+    (outside / "cfg.json").write_text(json.dumps({"peft_type": "LORA", "r": 2, "lora_alpha": 2}))
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.safetensors").symlink_to(outside / "model.safetensors")
+    with pytest.raises(WeightsError, match=r"model\.safetensors: refused: a link to .*outside the folder"):
+        hw.list_tensors(model)
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    save_file({"base_model.model.w.lora_A.weight": _m(2, 8), "base_model.model.w.lora_B.weight": _m(8, 2)},
+              str(adapter / "adapter_model.safetensors"))
+    (adapter / "adapter_config.json").symlink_to(outside / "cfg.json")
+    with pytest.raises(WeightsError, match=r"adapter_config\.json: refused: a link to .*outside the adapter's folder"):
+        htsr.report(adapter, intervals=None)

@@ -207,3 +207,20 @@ def test_engine_refits_a_batch_like_single_fits():
     one = htsr.fit_model(rows[1], "lognormal", xmin=XMIN)
     assert batch.params[1] == pytest.approx([one.params["mu"], one.params["sigma"]], rel=1e-8)
     assert batch.D[1] == pytest.approx(one.D, rel=1e-10)
+
+
+def test_options_that_would_be_ignored_are_errors():
+    """fit_model's scan options without xmin='scan', and another law or distance for a fit
+    already made, raise instead of being ignored; a compare() fit (its tail alone) refuses a
+    semi-parametric test, which needs the body."""
+    x = _ln_tail(300, 3)
+    with pytest.raises(htsr.FitError, match="apply to xmin='scan'"):
+        htsr.fit_model(x, "lognormal", xmin_range=(2, 5))
+    f = htsr.fit_model(x, "lognormal", xmin=XMIN)
+    with pytest.raises(htsr.FitError, match="cannot be tested as model='exponential'"):
+        htsr.gof(f, model="exponential", reps=4)
+    with pytest.raises(htsr.FitError, match="refit with htsr.fit_model"):
+        htsr.gof(f, distance="ad", reps=4)
+    tail_only = htsr.compare(x, "power_law", "lognormal", xmin=XMIN).model2
+    with pytest.raises(htsr.FitError, match="needs the whole sample"):
+        htsr.gof(tail_only, reps=4, procedure="semi-parametric")

@@ -119,3 +119,24 @@ def test_a_bad_figures_folder_is_refused_before_any_work(tmp_path, capsys):
     assert main(["report", "--example", "minilm", "--out", str(tmp_path / "r"), "--figures",
                  str(tmp_path / "file")]) == 2
     assert "--figures" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_the_randomized_figure_counts_the_rows_traps_on_a_pruned_layer(tmp_path):
+    """With zero eigenvalues in the randomized ESD the figure's MP fit is still the report's: same trap count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import htsr
+    from htsr.plot.layers import plot_layer_randomized
+
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((300, 200)) * (rng.random((300, 200)) < 0.01)  # 99% pruned
+    rep = htsr.report({"w": W.astype(np.float32)}, intervals=None, randomize=True, bounded=False)
+    row = rep.layers.set_index("name").loc["w"]
+    ax = plot_layer_randomized(rep, "w")
+    label = next(t.get_text() for t in ax.get_legend().get_texts() if "bulk edge" in t.get_text())
+    n = int(row["num_traps"])
+    assert f": {n} trap{'s' if n != 1 else ''};" in label
+    plt.close(ax.figure)

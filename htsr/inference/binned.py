@@ -99,5 +99,5 @@ def gof_binned(edges, counts, *, bmin="scan", reps: int = 1000, seed: int = 0, m
         pad = np.zeros((size - rows.shape[0], rows.shape[1]))
         D.append(refit_binned(fit.edges, np.vstack([rows, pad]), allowed, fit.min_tail)[2][: rows.shape[0]])
     D_sim = np.concatenate(D)
-    p = float(np.mean(D_sim >= fit.D))
+    p = float(np.mean(np.isfinite(D_sim) & (D_sim >= fit.D)))  # a replicate with no eligible bmin does not exceed D
     return BinnedGofResult(p, float(np.sqrt(p * (1 - p) / reps)), fit.D, reps, int(seed), fit, D_sim)

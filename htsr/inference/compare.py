@@ -139,6 +139,12 @@ def fit_model(data, model: str, *, xmin=None, discrete: bool = False, distance: 
     else:
         scanned = False
     if xmin is None:
+        given = [k for k, v in (("distance", distance != "ks"), ("xmin_range", xmin_range is not None),
+                                ("xmin_candidates", xmin_candidates is not None), ("min_tail", min_tail is not None),
+                                ("grid", grid != GRID)) if v]
+        if given:  # they shape the scan under the law, which xmin=None does not run
+            raise FitError(f"{', '.join(given)} apply to xmin='scan' (the scan under the law); xmin=None takes "
+                           "the power law's xmin")
         _, pl_fit = _prepare(data, None, discrete)
         return pl_fit if name == "power_law" else _fit_law(name, pl_fit.tail, pl_fit.xmin, bool(discrete))
     check_bool(discrete, "discrete", error=FitError)

@@ -36,7 +36,7 @@ Reproducibility: replicate ``r`` uses the key ``fold_in(fold_in(PRNGKey(seed), 0
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -251,11 +251,19 @@ def law_fit_for(data, name, *, discrete, method, xmin, xmax, xmin_range, xmin_ca
              distance, grid) -> TailFit:
     """The fit :func:`gof` and :func:`htsr.bootstrap` test for ``model=`` a law other than the power law."""
     if isinstance(data, TailFit):
+        # a fit is tested as it was made: another law or distance asked for is an error, not ignored
+        if name not in ("power_law", data.name):  # "power_law": the default, when model= was not given
+            raise FitError(f"the fit is of the {data.name} law; it cannot be tested as model={name!r} "
+                           "(pass the sample to test another law)")
+        made = data.spec.distance if data.spec is not None else "ks"
+        if distance not in ("ks", made):
+            raise FitError(f"the fit measured distance={made!r}; refit with htsr.fit_model(..., distance={distance!r})")
         if data.spec is not None:
             return data
-        # a fit made by compare(): its law at its xmin, with the distance measured
+        # a fit made by compare(): its law at its xmin, with the distance measured; it holds its tail
+        # only (data=None), so a semi-parametric test, which needs the body too, says so
         law_spec = LawSpec(data.name, discrete=data.discrete, xmin=data.xmin, distance=distance).checked()
-        return fit_tail(np.sort(np.asarray(data.tail, dtype=np.float64)), law_spec)
+        return replace(fit_tail(np.sort(np.asarray(data.tail, dtype=np.float64)), law_spec), data=None)
     if isinstance(data, PowerLawFit):
         raise FitError(f"a PowerLawFit cannot be tested as model={name!r}; pass the sample")
     given = [k for k, v in (("method", method != "clauset"), ("xmax", xmax is not None),

@@ -236,15 +236,15 @@ def plot_layer_randomized(rep, name: str, *, ax=None, bins: int = 60):
 
     ax = _axes(ax)
     sp = _spectrum(rep, name)
-    ev, rand = np.asarray(sp.evals, dtype=np.float64), np.asarray(sp.rand_evals, dtype=np.float64)
-    ev, rand = ev[ev > 0], rand[rand > 0]
+    ev, every = np.asarray(sp.evals, dtype=np.float64), np.asarray(sp.rand_evals, dtype=np.float64)
+    ev, rand = ev[ev > 0], every[every > 0]  # log axes: the positive ones; the MP fit, as the report's, on all
     both = np.log10(np.r_[ev, rand])
     edges = np.linspace(both.min(), both.max(), bins + 1)
     h1, _, _ = ax.hist(np.log10(ev), bins=edges, density=True, color="C0", alpha=0.5, label="ESD of W")
     h2, _, _ = ax.hist(np.log10(rand), bins=edges, density=True, histtype="step", color="C3", lw=1.6,
                        label="ESD of W randomized")
     try:
-        mp = fit_mp(rand, sp.N / sp.M)
+        mp = fit_mp(every, sp.N / sp.M)  # the fit behind the row's num_traps (htsr.rmt.traps.randomized_esd)
         ax.axvline(math.log10(mp.threshold), color="C3", ls="--", lw=1.2,
                    label=f"randomized bulk edge + TW margin, {mp.threshold:.3g}: {mp.n_spikes} "
                          f"trap{'s' if mp.n_spikes != 1 else ''}; {int(np.sum(ev > mp.threshold))} of W's above")

@@ -38,9 +38,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .. import weights as hw
-from ..data import to_plain
+from ..data import check_number, to_plain
 from ..errors import BaselineWarning, HtsrError
+from ..inference.bootstrap import bca_interval, percentile_interval
 from .intervals import checked_interval
+from .summary import propagated_interval
 from .result import LayerRow
 
 __all__ = ["BASELINE_ARGS", "DELTA_COLUMNS", "BaselinePlan", "Comparison", "plan", "compare", "delta_interval",
@@ -205,13 +207,6 @@ def digests(source, names, layout=None) -> dict:
         return {t.name: hw.tensor_digest(t) for t in stream}
 
 
-def _check_threshold(change_threshold) -> float:
-    if isinstance(change_threshold, bool) or not isinstance(change_threshold, (int, float)) \
-            or not math.isfinite(change_threshold) or change_threshold < 0:
-        raise HtsrError(f"change_threshold must be a finite number >= 0, got {change_threshold!r}")
-    return float(change_threshold)
-
-
 def plan(source, baseline, infos, spec, layout, opts: dict, change_threshold, *, report,
          label: str) -> BaselinePlan:
     """The baseline's report (same options), matched names, and the identical tensors to reuse.
@@ -223,7 +218,7 @@ def plan(source, baseline, infos, spec, layout, opts: dict, change_threshold, *,
     """
     from .core import select
 
-    threshold = _check_threshold(change_threshold)
+    threshold = check_number(change_threshold, "change_threshold", minimum=0.0)
     baseline = str(baseline) if isinstance(baseline, os.PathLike) else baseline
     theirs = [i.name for i in select(baseline, spec.selection, layout)[0]]  # headers only: fail before any work
     names = [i.name for i in infos]
@@ -241,9 +236,12 @@ def plan(source, baseline, infos, spec, layout, opts: dict, change_threshold, *,
                                   list(mismatched.items())[:3]) + ("; ..." if len(mismatched) > 3 else ""),
                       BaselineWarning, stacklevel=3)
     same = [i for i in common if i.name not in mismatched and i.kind == by_name[i.name].kind]
-    mine, theirs = digests(source, [i.name for i in same], layout), digests(baseline, [i.name for i in same], layout)
-    identical = frozenset(n for n in mine if n in theirs and mine[n] == theirs[n])
     same_file = _path(source) is not None and _path(source) == _path(baseline)
+    if same_file:  # one file: every tensor is identical, nothing to hash
+        identical = frozenset(i.name for i in same)
+    else:
+        mine, theirs = digests(source, [i.name for i in same], layout), digests(baseline, [i.name for i in same], layout)
+        identical = frozenset(n for n in mine if n in theirs and mine[n] == theirs[n])
     if same_file:
         warnings.warn(f"the baseline is {label} itself: every delta is 0", BaselineWarning, stacklevel=3)
     rows = {}
@@ -294,23 +292,18 @@ def delta_interval(new_draws, base_draws, delta: float, level: float, ci: str = 
     :func:`difference_draws`; ``"percentile"``: its percentile interval.  An interval that
     misses ``delta`` is not given (``note`` says why), as for a layer's own alpha.
     """
-    from scipy.stats import norm
-
     d = difference_draws(new_draws, base_draws)
     nan = math.nan
     if d.size < 2 or not math.isfinite(delta):
         return nan, nan, "no interval: fewer than 2 bootstrap differences" if math.isfinite(delta) else ""
-    z = norm.ppf(0.5 + level / 2)
-    q = np.array([norm.cdf(-z), norm.cdf(z)])
     note = ""
-    if ci == "bca":
-        below = (np.count_nonzero(d < delta) + 0.5 * np.count_nonzero(d == delta)) / d.size
-        z0 = norm.ppf(below)
-        if math.isfinite(z0):
-            q = norm.cdf(2 * z0 + np.array([-z, z]))
-        else:
+    # BC: htsr.bootstrap's BCa with no acceleration (a single jackknife value, delta itself)
+    r = bca_interval(d, delta, [delta], level) if ci == "bca" else None
+    if r is None:
+        if ci == "bca":
             note = "percentile interval: every bootstrap difference lies on one side of delta_alpha"
-    lo, hi = np.quantile(d, q)
+        r = percentile_interval(d, level)
+    lo, hi = r.low, r.high
     lo, hi, why = checked_interval(delta, float(lo), float(hi), "the bootstrap of the difference")
     return lo, hi, why or note
 
@@ -349,9 +342,7 @@ def _mean_change(table) -> tuple[float, float, float, int, str]:
     if not (np.isfinite(lo) & np.isfinite(hi)).all():
         k = int((~(np.isfinite(lo) & np.isfinite(hi))).sum())
         return mean, math.nan, math.nan, L, f"no interval for the mean change: {k} of {L} compared layers have none"
-    below = float(np.sqrt(np.sum(np.maximum(delta - lo, 0) ** 2))) / L
-    above = float(np.sqrt(np.sum(np.maximum(hi - delta, 0) ** 2))) / L
-    return mean, mean - below, mean + above, L, ""
+    return mean, *propagated_interval(mean, delta, lo, hi, 1.0), L, ""
 
 
 def compare(rep, p: BaselinePlan, *, updates=None, update_ranks=None):

@@ -375,9 +375,10 @@ def _compare(rep, plan, source, infos, spec, layout, client, delta: bool):
     if delta:
         from .updates import update_spectra
 
-        same = [i for i in infos if i.name in {sp.name for sp in plan.base.spectra} and i.name not in plan.mismatched]
+        theirs = {sp.name: sp for sp in plan.base.spectra}
+        same = [i for i in infos if i.name in theirs and i.name not in plan.mismatched]
         sps, ranks = update_spectra(source, plan.source, same, {sp.name: sp for sp in rep.spectra},
-                                    {sp.name: sp for sp in plan.base.spectra}, plan.identical, spec, layout)
+                                    theirs, plan.identical, spec, layout)
         updates = _finish(f"{rep.source} - {plan.baseline}", spec, sps, [], client, Stages(None, 3 * len(sps)), {},
                           time.perf_counter())
     return bl.compare(rep, plan, updates=updates, update_ranks=ranks)

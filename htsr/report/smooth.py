@@ -303,9 +303,11 @@ def smooth(source, out, *, keep="tail", layers=None, exclude=None, regex: bool =
             done.append(SmoothedLayer(info.name, info.kind, tuple(info.shape), code, n_slices, M, k,
                                       math.nan if isinstance(rule, float) else float(rule), n_tail, energy))
 
-    _write(src, dst, blocks())
-    reader.close()
-    if unchanged and keep in _COUNTS:
+    try:
+        _write(src, dst, blocks())
+    finally:
+        reader.close()
+    if unchanged:  # whatever keep was: a selected layer written as it was is said, not only listed
         warnings.warn(f"{len(unchanged)} selected layer(s) left unchanged: "
                       + "; ".join(f"{n}: {r}" for n, r in unchanged[:5]) + ("; ..." if len(unchanged) > 5 else ""),
                       UserWarning, stacklevel=2)

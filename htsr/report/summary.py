@@ -138,7 +138,7 @@ class NetworkSummary:
         return "NetworkSummary(\n" + "\n".join(f"  {k}: {v}" for k, v in self.lines()) + "\n)"
 
 
-def _propagated(estimate: float, values, lo, hi, weight) -> tuple[float, float]:
+def propagated_interval(estimate: float, values, lo, hi, weight) -> tuple[float, float]:
     """The mean's interval from every layer's; NaN unless every layer has one."""
     values, lo, hi = (np.asarray(v, dtype=np.float64) for v in (values, lo, hi))
     if values.size == 0 or not (np.isfinite(lo) & np.isfinite(hi)).all():
@@ -191,7 +191,7 @@ def summarize(alpha, log_lambda_max, alpha_lo, alpha_hi, *, n_layers: int, level
 
 def _means(alpha, w, lo, hi) -> dict:
     ma, mw = float(alpha.mean()), float((alpha * w).mean())
-    ia = _propagated(ma, alpha, lo, hi, 1.0)
-    iw = _propagated(mw, alpha, lo, hi, np.abs(w))
+    ia = propagated_interval(ma, alpha, lo, hi, 1.0)
+    iw = propagated_interval(mw, alpha, lo, hi, np.abs(w))
     return dict(mean_alpha=ma, mean_alpha_lo=ia[0], mean_alpha_hi=ia[1],
                 mean_alpha_weighted=mw, mean_alpha_weighted_lo=iw[0], mean_alpha_weighted_hi=iw[1])

@@ -112,11 +112,19 @@ def _open_path(path: Path, layout: str | None) -> Reader:
 
 def _open_dir(path: Path, layout: str | None) -> Reader:
     """A model folder: safetensors first (index, then shards), then ONNX, PyTorch, Keras, NumPy, GGUF."""
+    from ._hub import within_model
+
     files = sorted(p for p in path.iterdir() if p.is_file())
     idx = sorted((p for p in files if p.name.endswith(".safetensors.index.json")),
                  key=lambda p: p.name != "model.safetensors.index.json")
-    if idx:
+    if idx:  # the index reader refuses a shard linked out of its folder
+        if not within_model(idx[0], path):
+            raise WeightsError(f"{idx[0]}: refused: a link to {idx[0].resolve()}, outside the folder {path}")
         return _open_path(idx[0], layout)
+    for p in files:  # a weight file linked out of the folder is refused (a Hugging Face snapshot's blobs aside)
+        weights = p.name.lower().endswith((*(s for group in FORMATS.values() for s in group), ".index.json"))
+        if weights and not within_model(p, path):
+            raise WeightsError(f"{p}: refused: a link to {p.resolve()}, outside the folder {path}")
     st = [p for p in files if p.name.endswith(".safetensors")]
     if len(st) == 1:
         return _open_path(st[0], layout)

@@ -24,13 +24,14 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import WeightsError
 from ._base import Reader
+from ._hub import within_model
 from ._tensor import TensorInfo
 
 __all__ = ["is_adapter", "open_adapter", "Adapter", "LoraModule", "update_evals", "merge_lora", "LoraMerged",
@@ -121,6 +122,9 @@ class Adapter:
     def __init__(self, folder: Path, open_weights):
         self.folder = folder
         path = folder / _CONFIG
+        for f in (path, *(folder / w for w in _WEIGHTS if (folder / w).is_file())):
+            if not within_model(f, folder):  # the folder the user named, and nothing a link points to outside it
+                raise WeightsError(f"{f}: refused: a link to {f.resolve()}, outside the adapter's folder")
         try:
             cfg = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(cfg, dict):
@@ -293,10 +297,10 @@ class MergedReader(Reader):
         for info in self._base.infos():
             mod = self._targets.get(info.name)
             if mod is not None:
-                info = PartInfo(info.name, info.shape, info.dtype, info.kind, info.layout, info.source, info.tied_to,
-                                stored_name=getattr(info, "stored_name", None),
-                                stored_type=getattr(info, "stored_type", None),
-                                row_note=f"merged with LoRA (rank {mod.r}, scale {mod.scale:g})")
+                # every field of the base's info (its dequantization of int8/fp8 weights too), and the note
+                kept = {f.name: getattr(info, f.name) for f in fields(PartInfo)
+                        if f.init and f.name != "row_note" and hasattr(info, f.name)}
+                info = PartInfo(**kept, row_note=f"merged with LoRA (rank {mod.r}, scale {mod.scale:g})")
             out.append(info)
         return out
 
