@@ -258,3 +258,46 @@ def test_npz_int8_with_scales(tmp_path):
     kinds = {i.name: (i.kind, i.no_spectrum_reason()) for i in hw.list_tensors(tmp_path / "m.npz")}
     assert kinds == {"x.weight": ("dense", None),
                      "x.weight_scale": ("other", "per-channel scales of x.weight (applied)")}
+
+
+# ---------------------------------------------------------------- stacked experts with scales
+def test_stacked_fp8_and_int8_experts_each_dequantized_with_their_own_scales(tmp_path):
+    """A stack ``[E, out, in]`` with scales ``[E, s0, s1]`` (fp8 blocks) or ``[E, out]`` (int8
+    channels): expert e's row is the spectrum of expert e's matrix times expert e's scales, not of
+    the raw codes; in one file and across the shards of an index alike."""
+    E, out, inn = 3, 96, 80
+    W = np.stack([_heavy((out, inn), scale=0.05 * (e + 1)) for e in range(E)])  # scales differ by expert
+    fp8 = [_fp8_blocks(W[e], 64, 64) for e in range(E)]
+    q8, S8 = np.stack([q for q, _ in fp8]), np.stack([s for _, s in fp8])  # [3, 96, 80], [3, 2, 2]
+    ch = (np.abs(W).max(axis=2) / 100).astype(np.float32)  # [3, 96]: per expert, per output channel
+    qi = np.clip(np.round(W / ch[:, :, None]), -128, 127).astype(np.int8)
+    tensors = {"model.layers.0.mlp.experts.down_proj": q8, "model.layers.0.mlp.experts.down_proj_scale_inv": S8,
+               "model.layers.1.mlp.experts.down_proj": qi, "model.layers.1.mlp.experts.down_proj_scale": ch}
+    (tmp_path / "one").mkdir()
+    save_file(tensors, str(tmp_path / "one" / "model.safetensors"))
+    (tmp_path / "config.json").write_text(json.dumps({"quantization_config": {"weight_block_size": [64, 64]}}))
+    (tmp_path / "one" / "config.json").write_text((tmp_path / "config.json").read_text())
+    sharded = tmp_path / "sharded"
+    sharded.mkdir()
+    (sharded / "config.json").write_text((tmp_path / "config.json").read_text())
+    names = sorted(tensors)
+    save_file({n: tensors[n] for n in names if "scale" in n}, str(sharded / "a.safetensors"))
+    save_file({n: tensors[n] for n in names if "scale" not in n}, str(sharded / "b.safetensors"))
+    (sharded / "model.safetensors.index.json").write_text(json.dumps(
+        {"weight_map": {n: ("a" if "scale" in n else "b") + ".safetensors" for n in names}}))
+    for source in (tmp_path / "one", sharded / "model.safetensors.index.json"):
+        rep = _report(source)
+        rows = rep.layers.set_index("name")
+        spectra = {s.name: s for s in rep.spectra}
+        for e in range(E):
+            ref8 = q8[e].astype(np.float32) * _spread(S8[e], 64, 64, (out, inn))
+            refi = qi[e].astype(np.float32) * ch[e][:, None]
+            n8, ni = f"model.layers.0.mlp.experts.down_proj[{e}]", f"model.layers.1.mlp.experts.down_proj[{e}]"
+            np.testing.assert_allclose(spectra[n8].evals, _eig(ref8), rtol=1e-10)
+            np.testing.assert_allclose(spectra[ni].evals, _eig(refi), rtol=1e-10)
+            assert _note(rows, n8) == "fp8 e4m3, 64x64 block scales per expert applied"
+            assert _note(rows, ni) == "int8, per-channel scales per expert applied"
+        # the whole stack read at once (a reader without slices) is the same expert by expert
+        whole = hw.get(source, "model.layers.1.mlp.experts.down_proj").array
+        np.testing.assert_array_equal(whole, qi.astype(np.float32) * ch[:, :, None])
+        assert dict(rep.skipped)["model.layers.0.mlp.experts.down_proj_scale_inv"].endswith("(applied)")

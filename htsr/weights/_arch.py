@@ -330,8 +330,8 @@ class ArchReader(Reader):
         shape = tuple(info.shape[1:])
         return [PartInfo(f"{info.name}[{e}]", shape, info.dtype, "dense", info.layout, info.source,
                          stored_name=getattr(info, "stored_name", None), stored_type=getattr(info, "stored_type", None),
-                         base=info, expert=e, row_note=_with(info, ""))
-                for e in range(E)]
+                         dequant=info.dequant, base=info, expert=e, row_note=_with(info, ""))
+                for e in range(E)]  # dequant: its note on every row; the reader applies expert e's scales
 
     @staticmethod
     def _parts(info: TensorInfo, layout) -> list[PartInfo]:

@@ -71,10 +71,15 @@ class Dequant:
     scale, zero_point : TensorInfo or None
         The tensors applied; None when there is none (or it cannot be applied).
     grid : tuple of int or None
-        The scale's shape as a matrix ``(s0, s1)`` (a per-channel ``(out,)`` is ``(out, 1)``).
+        The scale's shape as a matrix ``(s0, s1)`` (a per-channel ``(out,)`` is ``(out, 1)``);
+        for a stack of experts, the shape of one expert's scales.
     block : tuple of int or None
-        ``(b0, b1)``: the rows and columns of the weight (seen as ``(out, in...)``) that one
-        scale entry covers.
+        ``(b0, b1)``: the rows and columns of the weight (seen as ``(out, in...)``; one
+        expert's ``(out, in)`` in a stack) that one scale entry covers.
+    experts : int or None
+        For a stack of experts ``[E, out, in]`` whose scales have a leading axis of ``E``
+        (``[E, s0, s1]``, ``[E, out]``, ``[E]``): ``E``, and expert ``e`` gets scales ``[e]``.
+        None when one set of scales serves the whole tensor.
     """
 
     stored: str
@@ -83,12 +88,13 @@ class Dequant:
     zero_point: TensorInfo | None = None
     grid: tuple[int, int] | None = None
     block: tuple[int, int] | None = None
+    experts: int | None = None
 
     def to_dict(self) -> dict:
         return {"stored": self.stored, "note": self.note,
                 "scale": None if self.scale is None else self.scale.name,
                 "zero_point": None if self.zero_point is None else self.zero_point.name,
-                "block": None if self.block is None else list(self.block)}
+                "block": None if self.block is None else list(self.block), "experts": self.experts}
 
 
 @dataclass(frozen=True)
@@ -109,8 +115,8 @@ class NotedInfo(StoredInfo):
 
 
 def _quantized(info: TensorInfo) -> str | None:
-    """``"fp8"`` or ``"int"`` for a weight matrix stored so, else None."""
-    if info.kind not in MATRIX_KINDS:
+    """``"fp8"`` or ``"int"`` for a weight matrix (or a stack of experts) stored so, else None."""
+    if info.kind not in MATRIX_KINDS and info.kind != "experts":
         return None
     dt = _dt(info)
     return "fp8" if dt in FP8 else "int" if dt in INTEGER_WEIGHT_DTYPES else None
@@ -177,19 +183,25 @@ def _what(block: tuple[int, int], matrix: tuple[int, int]) -> str:
 def _plan(info: TensorInfo, scale: TensorInfo, zp: TensorInfo | None, folder_block) -> tuple[Dequant, str]:
     """The weight's Dequant, and what its scale tensor is (for its listing)."""
     dt = _dt(info)
-    out = info.shape[0]
-    matrix = (out, math.prod(info.shape[1:]))
-    grid = _grid(tuple(scale.shape), out)
+    stacked = info.kind == "experts" and info.ndim >= 3  # [E, out, in]: each expert's own matrix
+    mshape = tuple(info.shape[1:]) if stacked else tuple(info.shape)
+    out = mshape[0]
+    matrix = (out, math.prod(mshape[1:]))
+    sshape = tuple(scale.shape)
+    experts = info.shape[0] if stacked and math.prod(sshape) != 1 and sshape[0] == info.shape[0] else None
+    if experts is not None:  # scales per expert: [E, s0, s1], [E, out], [E, out, 1], [E]
+        sshape = sshape[1:] or (1,)
+    grid = _grid(sshape, out)
     given = folder_block if scale.name.endswith("_scale_inv") else None
     block = None
-    if grid is not None and (info.ndim == 2 or grid[1] == 1):
+    if grid is not None and (len(mshape) == 2 or grid[1] == 1):
         b0, b1 = _side(matrix[0], grid[0], given and given[0]), _side(matrix[1], grid[1], given and given[1])
         if grid == (1, 1):
             b0, b1 = matrix
         elif grid[1] == 1 and grid[0] == out and given is None:
             b0, b1 = 1, matrix[1]
         block = (b0, b1) if b0 and b1 else None
-    bad_zero = zp is not None and grid is not None and math.prod(zp.shape) != grid[0] * grid[1]
+    bad_zero = zp is not None and grid is not None and math.prod(zp.shape) != grid[0] * grid[1] * (experts or 1)
     if block is None or bad_zero:
         why = (f"zero points of shape {tuple(zp.shape)} do not match its scales of shape {tuple(scale.shape)}"
                if block is not None else
@@ -197,11 +209,11 @@ def _plan(info: TensorInfo, scale: TensorInfo, zp: TensorInfo | None, folder_blo
                + (f" (config.json's weight_block_size is {list(given)})" if given else ""))
         return (Dequant(dt, f"{_label(dt)}: {why}, so they were not applied: the spectrum of unscaled "
                             f"values"), f"scales of {info.name} (not applied: {why})")
-    what = _what(block, matrix)
+    what = _what(block, matrix) + (" per expert" if experts is not None else "")
     zero = " and zero points" if zp is not None else ""
     guess = ("" if given or not scale.name.endswith("_scale_inv") or block[0] in (1, _DEFAULT_BLOCK)
              else " (block size read from the shapes: no weight_block_size in a config.json beside the weights)")
-    return (Dequant(dt, f"{_label(dt)}, {what}{zero} applied{guess}", scale, zp, grid, block),
+    return (Dequant(dt, f"{_label(dt)}, {what}{zero} applied{guess}", scale, zp, grid, block, experts),
             f"{what.split(' (')[0]} of {info.name} (applied)")
 
 
@@ -285,22 +297,44 @@ def as_float(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def dequantize(info: TensorInfo, read: Callable[[TensorInfo], np.ndarray]) -> np.ndarray:
+def dequantize(info: TensorInfo, read: Callable[[TensorInfo], np.ndarray], k: int | None = None,
+               read_slice: Callable[[TensorInfo, int], np.ndarray] | None = None) -> np.ndarray:
     """The float matrix of a weight with a :class:`Dequant`, reading its parts with ``read``.
 
     ``read`` is the reader's own ``read``: it is called on the weight as stored
     (``info`` without its ``dequant``) and on the scale and zero-point tensors.
     With scales the result is float32 (``(W - zp) * s`` entry by entry, in
     float32, a few row blocks at a time); without, the stored values
-    (:func:`as_float`).
+    (:func:`as_float`).  For a stack of experts ``[E, out, in]`` each expert is
+    dequantized with its own scales; ``k`` asks for expert ``k`` alone, read with
+    ``read_slice(info, k)`` when the reader has one (only that expert's bytes).
     """
     d = info.dequant
-    w = read(replace(info, dequant=None))
+    raw = replace(info, dequant=None)
+    if k is None:
+        w = read(raw)
+    else:
+        w = read_slice(raw, k) if read_slice is not None else np.ascontiguousarray(read(raw)[k])
     if d is None or d.scale is None:
         return as_float(w)
-    (s0, s1), (b0, b1) = d.grid, d.block
-    scale = np.asarray(read(d.scale), dtype=np.float32).reshape(s0, s1)
-    zp = None if d.zero_point is None else np.asarray(read(d.zero_point), dtype=np.float32).reshape(s0, s1)
+    lead = () if d.experts is None else (d.experts,)
+    scale = np.asarray(read(d.scale), dtype=np.float32).reshape(*lead, *d.grid)
+    zp = None if d.zero_point is None else np.asarray(read(d.zero_point), dtype=np.float32).reshape(
+        *lead, *d.grid)
+
+    def of(a, e):  # expert e's scales (or zero points)
+        return a if a is None or d.experts is None else a[e]
+
+    if k is not None:
+        return _apply(w, of(scale, k), of(zp, k), d.block)
+    if info.kind == "experts" and info.ndim >= 3:
+        return np.stack([_apply(w[e], of(scale, e), of(zp, e), d.block) for e in range(w.shape[0])])
+    return _apply(w, scale, zp, d.block)
+
+
+def _apply(w: np.ndarray, scale: np.ndarray, zp: np.ndarray | None, block: tuple[int, int]) -> np.ndarray:
+    """``(w - zp) * scale`` with each scale entry spread over its ``block``, in float32, by row blocks."""
+    b0, b1 = block
     out_n = w.shape[0]
     flat = w.reshape(out_n, -1)
     inn = flat.shape[1]
@@ -309,11 +343,11 @@ def dequantize(info: TensorInfo, read: Callable[[TensorInfo], np.ndarray]) -> np
     for r0 in range(0, out_n, step):
         r1 = min(out_n, r0 + step)
         rows = slice(r0 // b0, -(-r1 // b0))
-        block = flat[r0:r1].astype(np.float32)
+        part = flat[r0:r1].astype(np.float32)
         if zp is not None:
-            block -= _spread(zp[rows], b0, b1, r0 % b0, r1 - r0, inn)
-        block *= _spread(scale[rows], b0, b1, r0 % b0, r1 - r0, inn)
-        result[r0:r1] = block
+            part -= _spread(zp[rows], b0, b1, r0 % b0, r1 - r0, inn)
+        part *= _spread(scale[rows], b0, b1, r0 % b0, r1 - r0, inn)
+        result[r0:r1] = part
     return result.reshape(w.shape)
 
 

@@ -158,9 +158,11 @@ class SafetensorsReader(Reader):
 
     def read_slice(self, info: TensorInfo, k: int) -> np.ndarray:
         """``read(info)[k]`` reading only that slice's bytes (one expert of a stack ``[E, a, b]``)."""
+        if getattr(info, "dequant", None) is not None:  # one expert, with its own scales
+            return dequantize(info, self.read, k, self.read_slice)
         e = self._entries[info.name]
         code, shape = e["dtype"], tuple(e["shape"])
-        if getattr(info, "dequant", None) is not None or code not in _DTYPES or len(shape) < 2:
+        if code not in _DTYPES or len(shape) < 2:
             return np.ascontiguousarray(self.read(info)[k])
         if not 0 <= k < shape[0]:
             raise WeightsError(f"{self.path}: tensor {info.name!r} has {shape[0]} slices, no slice {k}")
@@ -241,7 +243,9 @@ class ShardedSafetensorsReader(Reader):
 
     def read_slice(self, info: TensorInfo, k: int) -> np.ndarray:
         """``read(info)[k]``, reading only that slice (see :meth:`SafetensorsReader.read_slice`)."""
-        if getattr(info, "dequant", None) is not None or info.name not in self._where:
+        if getattr(info, "dequant", None) is not None:  # its scales may sit in another shard
+            return dequantize(info, self.read, k, self.read_slice)
+        if info.name not in self._where:
             return np.ascontiguousarray(self.read(info)[k])
         return self._files[self._where[info.name]].read_slice(info, k)
 
