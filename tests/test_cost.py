@@ -61,7 +61,7 @@ def test_exact_width_gives_the_same_maximum():
 
 
 def test_calibrate_in_process_is_run_cell_per_cell():
-    """The in-process study draws the next cell's spectra while fitting this one: same numbers."""
+    """The in-process study queues the next cells' replicates while fitting this one: same numbers."""
     ds = calibrate("pareto", mu=[1.5, 3.0], M=40, Q=2, reps=3, estimators=("clauset",), seed=5)
     grid = make_grid("pareto", mu=[1.5, 3.0], M=40, Q=2, reps=3, estimators=("clauset",), seed=5)
     for mu in (1.5, 3.0):

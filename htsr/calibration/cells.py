@@ -39,7 +39,8 @@ from ..models.sampling import law_rows
 from ..streams import cell_word, keys as stream_keys
 from .grid import Grid
 
-__all__ = ["run_cell", "cell_samples", "fit_cell", "FIELDS", "gamma_hdi"]
+__all__ = ["run_cell", "cell_samples", "cell_keys", "replicate_esd", "spectra_rows", "fit_cell", "FIELDS",
+           "gamma_hdi"]
 
 # per (estimator, replicate): float fields, then integer ones
 FIELDS = ("alpha_hat", "alpha_lo", "alpha_hi", "xmin", "D")
@@ -62,27 +63,37 @@ def gamma_hdi(shape: float, rate: float, level: float) -> tuple[float, float]:
 def cell_samples(grid: Grid, cell: dict) -> tuple[np.ndarray, np.ndarray]:
     """The values one cell fits: (reps, P) rows sorted ascending, positive values first,
     and their counts (draws and spectra; a pure function of ``(grid, cell)``)."""
-    keys = stream_keys(grid.seed, "calibration", 0, grid.reps, cell_word(grid.generator, cell))
+    keys = cell_keys(grid, cell)
     if grid.generator == "power_law":
         with _jax.x64():
             x = np.asarray(law_rows(keys, (cell["alpha"], 1.0, np.inf), n=int(cell["n"]),
                                     discrete=False, bounded=False), dtype=np.float64)
         return x, np.full(grid.reps, x.shape[1], dtype=np.int64)
-    gen = _MATRIX[grid.generator]
-    args = () if grid.param is None else (cell[grid.param],)
-    M, Q = int(cell["M"]), float(cell["Q"])
-    ev = np.empty((grid.reps, M))
-
-    def one(r):  # draw and eigendecompose one replicate (only ~workers matrices in memory)
-        ev[r] = rmt.esd(gen(M, Q, *args, seed=keys[r]))
-
     workers = min(grid.reps, os.cpu_count() or 1)
     if workers == 1:
-        for r in range(grid.reps):
-            one(r)
-    else:  # one BLAS thread per eigendecomposition, the replicates in parallel
-        with one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(one, range(grid.reps)))
+        return spectra_rows([replicate_esd(grid, cell, k) for k in keys])
+    with one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:  # one BLAS thread each
+        return spectra_rows(list(pool.map(lambda k: replicate_esd(grid, cell, k), keys)))
+
+
+def cell_keys(grid: Grid, cell: dict):
+    """The cell's replicate keys, from its ``calibration`` stream (:mod:`htsr.streams`)."""
+    return stream_keys(grid.seed, "calibration", 0, grid.reps, cell_word(grid.generator, cell))
+
+
+def replicate_esd(grid: Grid, cell: dict, key) -> np.ndarray:
+    """One replicate of a matrix cell: its matrix drawn with ``key`` and its ESD (ascending).
+
+    Only this matrix is in memory while it runs: a study's worker threads run these
+    one replicate at a time (:func:`htsr.calibration.study.calibrate`)."""
+    gen = _MATRIX[grid.generator]
+    args = () if grid.param is None else (cell[grid.param],)
+    return rmt.esd(gen(int(cell["M"]), float(cell["Q"]), *args, seed=key))
+
+
+def spectra_rows(evs) -> tuple[np.ndarray, np.ndarray]:
+    """A cell's ESDs (one ascending row per replicate) as :func:`cell_samples`' rows and counts."""
+    ev = np.stack(evs)
     # eigenvalues are ascending; a zero eigenvalue (Q = 1 at machine precision) is not a
     # value of the power law: fit the positive ones, padded at the end with the row's maximum
     pos = ev > 0

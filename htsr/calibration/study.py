@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .._dask import resolve_client
+from .._dask import one_blas_thread, resolve_client
 from .._progress import resolve
 from ..data import check_output, to_plain
 from ..errors import HtsrError
 from ..rmt import esd_exponent
-from .cells import FIELDS, cell_samples, fit_cell, run_cell
+from .cells import FIELDS, cell_keys, fit_cell, replicate_esd, run_cell, spectra_rows
 from .grid import Grid, make_grid
 from .table import DESCRIPTIONS, open_study, save_study, storage_engine, summarize
 
@@ -219,24 +219,42 @@ def _save_or_keep(ds, path: Path) -> None:
 
 
 def _in_process(grid: Grid, todo: list, record) -> None:
-    """The cells one after another, each cell's draws and spectra made while the cell before
-    it is fitted (a second thread), so the fits do not leave the cores idle between the
-    eigendecompositions.  Each cell's numbers are :func:`run_cell`'s."""
-    if len(todo) < 2:
+    """The cells in order, each fitted (here) while the worker threads already draw and
+    eigendecompose the replicates of the next ones.
+
+    Every replicate is its own job (:func:`~htsr.calibration.cells.replicate_esd`) in one
+    pool of one-BLAS-thread workers for the whole study, with the jobs of ``_AHEAD`` cells
+    queued: no worker waits at the end of a cell for the other's last matrix, and memory
+    is a matrix per worker plus the spectra of the queued cells.  Each cell's numbers are
+    :func:`run_cell`'s."""
+    workers = min(grid.reps, os.cpu_count() or 1)
+    if grid.generator == "power_law" or workers == 1 or not todo:
         for cell in todo:
             record(cell, run_cell(grid, cell))
         return
-    with ThreadPoolExecutor(max_workers=1) as ahead:
-        pending = ahead.submit(cell_samples, grid, todo[0])
+    with one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
+        queued: list = []
+
+        def enqueue(k):
+            if k < len(todo):
+                cell = todo[k]
+                queued.append([pool.submit(replicate_esd, grid, cell, key) for key in cell_keys(grid, cell)])
+
+        for k in range(_AHEAD):
+            enqueue(k)
         try:
             for k, cell in enumerate(todo):
-                x, counts = pending.result()
-                if k + 1 < len(todo):
-                    pending = ahead.submit(cell_samples, grid, todo[k + 1])
-                record(cell, fit_cell(grid, x, counts))
+                futures = queued.pop(0)
+                enqueue(k + _AHEAD)
+                record(cell, fit_cell(grid, *spectra_rows([f.result() for f in futures])))
         except BaseException:
-            pending.cancel()
+            for futures in queued:
+                for f in futures:
+                    f.cancel()
             raise
+
+
+_AHEAD = 2  # cells whose replicates are queued while one is fitted
 
 
 def _on_cluster(client, grid: Grid, todo: list, record) -> None:

@@ -174,18 +174,7 @@ def invert(ds, alpha: float, *, estimator: str = "clauset", level: float = 0.95,
     level = check_level(level)
     param = _param(ds)
     a, used = _cell(ds, estimator, at, param)
-    theta = a[param].values.astype(np.float64)
-    y = a.transpose(param, "rep").values
-    enough = np.sum(np.isfinite(y), axis=1) >= _MIN_REPS
-    if enough.sum() < 2:
-        raise HtsrError(f"the study has fewer than two {param} values with {_MIN_REPS} or more fits at {used}")
-    theta, y = theta[enough], y[enough]
-    order = np.argsort(theta)
-    theta, y = theta[order], y[order]
-    q = (1 - level) / 2
-    qlo, med, qhi = (np.nanquantile(y, p, axis=1) for p in (q, 0.5, 1 - q))
-    dense = np.linspace(theta[0], theta[-1], 4001)
-    qlo, med, qhi = (np.interp(dense, theta, v) for v in (qlo, med, qhi))
+    dense, qlo, med, qhi = _belt(ds, a, param, estimator, level, used)
     inside = (qlo <= alpha) & (alpha <= qhi)
     if not inside.any():
         nan = float("nan")
@@ -195,6 +184,33 @@ def invert(ds, alpha: float, *, estimator: str = "clauset", level: float = 0.95,
     value = dense[cand[np.argmin(np.abs(med[cand] - alpha))]]
     return Inversion(float(value), float(lo), float(hi), param, float(level), estimator, used,
                      bool(inside[0]), bool(inside[-1]))
+
+
+_BELTS: dict = {}  # (id(ds), estimator, level, cell) -> (ds, belt): a report inverts every layer in a few cells
+
+
+def _belt(ds, a, param: str, estimator: str, level: float, used: dict):
+    """The belt of cell ``a``: (theta on a fine grid, lower quantile, median, upper quantile)."""
+    key = (id(ds), estimator, level, tuple(sorted(used.items())))
+    hit = _BELTS.get(key)
+    if hit is not None and hit[0] is ds:
+        return hit[1]
+    theta = a[param].values.astype(np.float64)
+    y = a.transpose(param, "rep").values
+    enough = np.sum(np.isfinite(y), axis=1) >= _MIN_REPS
+    if enough.sum() < 2:
+        raise HtsrError(f"the study has fewer than two {param} values with {_MIN_REPS} or more fits at {used}")
+    theta, y = theta[enough], y[enough]
+    order = np.argsort(theta)
+    theta, y = theta[order], y[order]
+    q = (1 - level) / 2
+    quantiles = np.nanquantile(y, (q, 0.5, 1 - q), axis=1)  # (3, n_theta), one call
+    dense = np.linspace(theta[0], theta[-1], 4001)
+    belt = (dense, *(np.interp(dense, theta, v) for v in quantiles))
+    if len(_BELTS) >= 64:
+        _BELTS.clear()
+    _BELTS[key] = (ds, belt)
+    return belt
 
 
 def _target(param: str, theta):

@@ -12,9 +12,10 @@ is WeightWatcher's convention (its eigenvalues are the squared singular values).
 Computation
 -----------
 ``method="gram"`` (default) forms the smaller Gram matrix in float64 with BLAS
-``dsyrk`` (half the flops of a matmul), accumulated over blocks of about 8 MB of
-the long side, each block widened to float64 on its own (so a float32 or bf16
-matrix never has a float64 copy of the whole of it), and takes its eigenvalues
+``dsyrk`` (half the flops of a matmul; through NumPy's ``matmul``, which releases
+the GIL), accumulated over blocks of about 8 MB of the long side, each block
+widened to float64 on its own (so a float32 or bf16 matrix never has a float64
+copy of the whole of it), and takes its eigenvalues
 with LAPACK's divide-and-conquer ``dsyevd``.  :func:`layer_esd` also takes a
 matrix read from its file block by block: any object with a 2-D ``shape`` and a
 ``long_blocks()`` method yielding float64 blocks ``B_b`` of the long side
@@ -58,30 +59,39 @@ _BLOCK_BYTES = 1 << 23  # about 8 MB of float64 per block of the Gram route's ac
 
 
 def _array_blocks(A: np.ndarray, block_bytes: int = _BLOCK_BYTES):
-    """Row blocks of a tall A (N x M), each widened to float64 on its own (C or F order kept)."""
+    """Row blocks of a tall A (N x M), each widened to float64 on its own (C or F order kept).
+
+    A float64 array is one block, itself: there is nothing to widen, and one product
+    needs no accumulation."""
+    if A.dtype == np.float64:
+        yield A
+        return
     step = max(1, block_bytes // (8 * A.shape[1]))
     for r in range(0, A.shape[0], step):
         yield A[r:r + step].astype(np.float64, order="K", copy=False)
 
 
 def gram_matrix(blocks, m: int) -> np.ndarray:
-    """``sum_b B_b^T B_b`` (lower triangle, float64, Fortran order) of blocks ``B_b`` of shape ``(b, m)``.
+    """``sum_b B_b^T B_b`` (float64, symmetric: both triangles) of blocks ``B_b`` of shape ``(b, m)``.
 
-    One BLAS ``dsyrk`` per block, accumulated in place; a C-ordered block goes as its
-    (Fortran-ordered) transpose, so no block is copied.
+    Each product is NumPy's ``matmul`` of a block with its own transpose, which calls
+    BLAS ``dsyrk`` (half the flops of a general product) and releases the GIL, so the
+    report's worker threads form their Grams at the same time (SciPy's ``blas.dsyrk``
+    holds the GIL: two threads took as long as one).  Blocks after the first are
+    accumulated through one ``m x m`` scratch matrix.
     """
-    from scipy.linalg import blas  # imported here: scipy.linalg is slow to import, and `import htsr` stays cheap
-
-    G = np.zeros((m, m), dtype=np.float64, order="F")
+    G = scratch = None
     for B in blocks:
-        if not B.flags.f_contiguous:  # B^T B = (B^T)(B^T)^T with B^T F-contiguous
-            B = np.ascontiguousarray(B).T
-            trans = 0
-        else:  # e.g. a column block of a C-ordered wide matrix, transposed
-            trans = 1
-        if B.size:
-            G = blas.dsyrk(1.0, B, beta=1.0, c=G, trans=trans, lower=1, overwrite_c=1)
-    return G
+        if not B.size:
+            continue
+        if G is None:
+            G = np.matmul(B.T, B)
+            continue
+        if scratch is None:
+            scratch = np.empty((m, m), dtype=np.float64)
+        np.matmul(B.T, B, out=scratch)
+        G += scratch
+    return np.zeros((m, m), dtype=np.float64) if G is None else G
 
 
 def _gram_evals(A: np.ndarray) -> np.ndarray:
