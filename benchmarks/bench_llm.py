@@ -18,6 +18,10 @@ the largest resident set of the process or any child it waited for):
   OpenBLAS's own threads can make the loop several times slower (0.35 GB folder,
   load average 4 on 2 cores: 63 s against 22 s), so the ratios are to the faster
   of the two, as benchmarks/bench_report.py takes WeightWatcher's faster run.
+  With ``--floor-per-shape`` the floor runs on one matrix of each distinct shape
+  and its time is that matrix's seconds times the number of matrices of its shape
+  (a Llama-2-7B-shaped folder has three shapes; its full floor is about half an
+  hour on 2 cores); the table says so.
 * ``htsr``: ``htsr report DIR --intervals none --out ...`` (the table, the fits,
   the HTML page unless ``--no-html``).
 * ``intervals``: ``htsr report DIR --out ...``: the same with bootstrap intervals
@@ -84,8 +88,9 @@ def floor_child(folder: str, names_file: str, out_file: str, blas_threads: str =
         threadpool_limits(limits=int(blas_threads), user_api="blas")
     t0 = time.perf_counter()
     where = _headers(Path(folder))
-    top = {}
+    top, each = {}, {}
     for name in json.loads(Path(names_file).read_text()):
+        t1 = time.perf_counter()
         path, shape, code, offset = where[name]
         n = int(np.prod(shape))
         if code == "BF16":
@@ -98,7 +103,8 @@ def floor_child(folder: str, names_file: str, out_file: str, blas_threads: str =
         g = w.T @ w if shape[0] >= shape[1] else w @ w.T
         evals = np.linalg.eigvalsh(g)
         top[name] = float(evals[-1])
-    Path(out_file).write_text(json.dumps(dict(lambda_max=top, seconds=time.perf_counter() - t0)))
+        each[name] = time.perf_counter() - t1
+    Path(out_file).write_text(json.dumps(dict(lambda_max=top, seconds=time.perf_counter() - t0, each=each)))
     return 0
 
 
@@ -185,6 +191,8 @@ def main(argv=None) -> int:
                     help="run htsr with an empty JAX compilation cache (HTSR_CACHE_DIR), as on first use")
     ap.add_argument("--before", type=Path,
                     help="also run htsr report --intervals none from this checkout (PYTHONPATH=DIR)")
+    ap.add_argument("--floor-per-shape", action="store_true",
+                    help="time the floors on one matrix per distinct shape, times each shape's count")
     ap.add_argument("--keep", type=Path, help="write the runs' outputs and logs here (default: a temporary folder)")
     args = ap.parse_args(argv)
     if (args.folder is None) == (args.preset is None):
@@ -203,6 +211,15 @@ def main(argv=None) -> int:
     names = _reported(folder)
     names_file = work / "reported.json"
     names_file.write_text(json.dumps(names))
+    floor_names, counts = names_file, None
+    if args.floor_per_shape:  # one matrix per shape; its time counts for every matrix of that shape
+        shapes = {n: _headers(folder)[n][1] for n in names}
+        first = {}
+        for n in names:
+            first.setdefault(shapes[n], n)
+        counts = {first[sh]: sum(1 for n in names if shapes[n] == sh) for sh in first}
+        floor_names = work / "floor-names.json"
+        floor_names.write_text(json.dumps(list(counts)))
     size = sum(p.stat().st_size for p in folder.glob("*.safetensors"))
 
     from threadpoolctl import threadpool_info
@@ -219,10 +236,10 @@ def main(argv=None) -> int:
     reps = [] if args.reps is None else ["--reps", str(args.reps)]
     commands = {
         "floor": ("NumPy floor: float64 Gram + eigvalsh per matrix, BLAS's threads",
-                  [sys.executable, str(HERE / "bench_llm.py"), "_floor", str(folder), str(names_file),
+                  [sys.executable, str(HERE / "bench_llm.py"), "_floor", str(folder), str(floor_names),
                    str(work / "floor.json")]),
         "floor1": ("NumPy floor, 1 BLAS thread",
-                   [sys.executable, str(HERE / "bench_llm.py"), "_floor", str(folder), str(names_file),
+                   [sys.executable, str(HERE / "bench_llm.py"), "_floor", str(folder), str(floor_names),
                     str(work / "floor1.json"), "1"]),
         "before": (f"htsr report --intervals none, from {args.before}",
                    [sys.executable, "-m", "htsr", "report", str(folder), "--intervals", "none", "--out",
@@ -253,6 +270,13 @@ def main(argv=None) -> int:
         if r["rc"] != 0:
             print(f"  {key} failed (exit status {r['rc']}):\n{_tail(r['log'])}")
             continue
+        if counts is not None and key in ("floor", "floor1"):
+            each = json.loads((work / f"{key}.json").read_text())["each"]
+            total = sum(each[n] * c for n, c in counts.items())
+            r["cpu"] *= total / r["seconds"]
+            r["seconds"] = total
+            label += (f" (one matrix of each of {len(counts)} shapes timed, times its count: "
+                      f"{', '.join(str(c) for c in counts.values())})")
         results[key] = (label, r)
 
     floor = min((results[k][1]["seconds"] for k in ("floor", "floor1") if k in results), default=None)

@@ -352,6 +352,18 @@ def test_lora_error_messages(lora, tmp_path):
                                                          "use_dora": True}))
     with pytest.raises(WeightsError, match="DoRA"):
         _report(bad)
+    # settings of the wrong type are named, not read as truthy strings or raised as re.error
+    for extra, message in (({"use_dora": "false"}, r"use_dora must be true or false, got 'false'"),
+                           ({"use_rslora": "yes"}, r"use_rslora must be true or false, got 'yes'"),
+                           ({"rank_pattern": {"q_proj(": 4}}, r"rank_pattern key 'q_proj\(' is not a regular "
+                                                              r"expression"),
+                           ({"alpha_pattern": {"q_proj": "16"}}, r"alpha_pattern\['q_proj'\] must be a positive "
+                                                                 r"number, got '16'"),
+                           ({"rank_pattern": [4]}, r"rank_pattern must be an object")):
+        (bad / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4, "lora_alpha": 16,
+                                                             **extra}))
+        with pytest.raises(WeightsError, match=message):
+            _report(bad)
 
 
 def test_lora_embedding_and_conv1d_updates_are_transposed_into_the_base_layout(tmp_path):

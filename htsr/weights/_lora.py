@@ -101,18 +101,35 @@ class LoraModule:
         return f"{self.module}.weight"
 
 
-def _pattern_value(pattern: dict, module: str, default):
+def _pattern_value(pattern: dict, module: str, default, what: str, path: Path, *, integer: bool = False):
+    """The value of the first key of ``rank_pattern``/``alpha_pattern`` that matches ``module`` as PEFT
+    matches it (the key a regular expression, ending the module's name), checked as its setting is."""
     for key, value in pattern.items():
-        if re.match(rf"(.*\.)?{key}$", module):
-            return value
+        try:
+            hit = re.match(rf"(.*\.)?{key}$", module)
+        except re.error as e:
+            raise WeightsError(f"{path}: {what} key {key!r} is not a regular expression ({e})") from None
+        if hit:
+            return _number({key: value}, key, path, integer=integer, what=f"{what}[{key!r}]")
     return default
 
 
-def _number(cfg: dict, key: str, path: Path, *, integer: bool = False, default=None):
+def _flag(cfg: dict, key: str, path: Path) -> bool:
+    """A true/false setting of the config: JSON true or false (absent or null: false)."""
+    v = cfg.get(key)
+    if v is None:
+        return False
+    if not isinstance(v, bool):
+        raise WeightsError(f"{path}: {key} must be true or false, got {v!r}")
+    return v
+
+
+def _number(cfg: dict, key: str, path: Path, *, integer: bool = False, default=None, what: str | None = None):
     v = cfg.get(key, default)
     ok = isinstance(v, int) if integer else isinstance(v, (int, float))
     if not ok or isinstance(v, bool) or not v > 0 or not math.isfinite(v):
-        raise WeightsError(f"{path}: {key} must be a positive {'integer' if integer else 'number'}, got {v!r}")
+        raise WeightsError(f"{path}: {what or key} must be a positive {'integer' if integer else 'number'}, "
+                           f"got {v!r}")
     return v
 
 
@@ -134,14 +151,14 @@ class Adapter:
         peft_type = str(cfg.get("peft_type", "LORA")).upper()
         if peft_type != "LORA":
             raise WeightsError(f"{path}: peft_type {peft_type!r}; htsr reads LoRA adapters only")
-        if cfg.get("use_dora"):
+        if _flag(cfg, "use_dora", path):
             raise WeightsError(f"{path}: a DoRA adapter (use_dora); its merged weight is rescaled by a magnitude "
                                "vector, which htsr does not apply")
         self.config = cfg
         self.r = _number(cfg, "r", path, integer=True)
         self.alpha = _number(cfg, "lora_alpha", path, default=self.r)
-        self.rslora = bool(cfg.get("use_rslora", False))
-        self.fan_in_fan_out = bool(cfg.get("fan_in_fan_out", False))
+        self.rslora = _flag(cfg, "use_rslora", path)
+        self.fan_in_fan_out = _flag(cfg, "fan_in_fan_out", path)
         weights = next(folder / w for w in _WEIGHTS if (folder / w).is_file())
         self.reader = open_weights(str(weights))
         self.source = str(folder)
@@ -155,8 +172,10 @@ class Adapter:
                 skipped.append((info.name, "not a LoRA factor (lora_A/lora_B): modules_to_save, DoRA or bias"))
                 continue
             factors.setdefault(m.group("mod"), {})[m.group("which")] = info
-        ranks = self.config.get("rank_pattern") or {}
-        alphas = self.config.get("alpha_pattern") or {}
+        ranks, alphas = (self.config.get(k) or {} for k in ("rank_pattern", "alpha_pattern"))
+        for k, v in (("rank_pattern", ranks), ("alpha_pattern", alphas)):
+            if not isinstance(v, dict):
+                raise WeightsError(f"{path}: {k} must be an object of module patterns, got {v!r}")
         out = []
         for mod, f in factors.items():
             emb = "lora_embedding_A" in f or "lora_embedding_B" in f
@@ -167,8 +186,8 @@ class Adapter:
             if len(A.shape) != 2 or len(B.shape) != 2:
                 raise WeightsError(f"{self.reader.source}: module {mod!r} has factors of shapes {A.shape} and "
                                    f"{B.shape}; htsr reads LoRA of linear layers and embeddings (2-D factors)")
-            r = _pattern_value(ranks, mod, self.r)
-            alpha = _pattern_value(alphas, mod, self.alpha)
+            r = _pattern_value(ranks, mod, self.r, "rank_pattern", path, integer=True)
+            alpha = _pattern_value(alphas, mod, self.alpha, "alpha_pattern", path)
             if A.shape[0] != r or B.shape[1] != r:
                 raise WeightsError(f"{self.reader.source}: module {mod!r}: lora_A is {A.shape} and lora_B {B.shape}, "
                                    f"but {path.name} gives it rank r = {r}")
