@@ -112,7 +112,9 @@ def _locate(A: np.ndarray, t: int, min_share: float, max_entries: int):
             continue
         u = A @ v / s
         C = u[:, None] * A * v[None, :]
-        flat = np.argsort(C, axis=None)[::-1][:max_entries]
+        m = min(max_entries, C.size)  # the largest m contributions, without sorting all N*M of them
+        top = np.argpartition(C, C.size - m, axis=None)[C.size - m:]
+        flat = top[np.argsort(C.flat[top])[::-1]]
         keep = [f for n, f in enumerate(flat) if n == 0 or C.flat[f] >= min_share * s]
         ij = [divmod(int(f), M) for f in keep]
         out.append((float(lam[k]), ij, [float(C.flat[f] / s) for f in keep]))
