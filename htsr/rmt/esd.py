@@ -48,7 +48,7 @@ from ..kinds import SINGLE_MATRIX_KINDS, Layout, conv1d_matrices, conv2d_matrice
 
 # the conv splits live with the kinds and layouts (htsr.kinds); re-exported as htsr.rmt's
 __all__ = ["esd", "layer_matrices", "conv2d_matrices", "conv1d_matrices", "layer_esd", "gram_matrix",
-           "blocked_esd", "is_blocked"]
+           "blocked_esd", "is_blocked", "array_blocks"]
 
 _METHODS = ("gram", "svd", "auto")
 _EPS = np.finfo(np.float64).eps
@@ -58,7 +58,7 @@ _AUTO_RTOL = 1e-10  # target relative accuracy of the smallest eigenvalue for me
 _BLOCK_BYTES = 1 << 23  # about 8 MB of float64 per block of the Gram route's accumulation
 
 
-def _array_blocks(A: np.ndarray, block_bytes: int = _BLOCK_BYTES):
+def array_blocks(A: np.ndarray, block_bytes: int = _BLOCK_BYTES):
     """Row blocks of a tall A (N x M), each widened to float64 on its own (C or F order kept).
 
     A float64 array is one block, itself: there is nothing to widen, and one product
@@ -96,7 +96,7 @@ def gram_matrix(blocks, m: int) -> np.ndarray:
 
 def _gram_evals(A: np.ndarray) -> np.ndarray:
     """Eigenvalues (ascending) of A^T A for a tall A (N x M, N >= M), in float64."""
-    return np.linalg.eigvalsh(gram_matrix(_array_blocks(A), A.shape[1]), UPLO="L")
+    return np.linalg.eigvalsh(gram_matrix(array_blocks(A), A.shape[1]), UPLO="L")
 
 
 def _svd_evals(A: np.ndarray) -> np.ndarray:

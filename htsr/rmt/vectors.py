@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import as_array, check_int
-from .esd import _array_blocks, gram_matrix, is_blocked
+from .esd import array_blocks, gram_matrix, is_blocked
 
 __all__ = ["localization_ratio", "participation_ratio", "vector_entropy", "top_vectors"]
 
@@ -93,7 +93,7 @@ def top_vectors(mats, k: int) -> tuple[np.ndarray, np.ndarray]:
         W = np.asarray(as_array(mats, "mats", min_ndim=2, max_ndim=3))
         W = W[None] if W.ndim == 2 else W
         M = min(W.shape[1:])
-        grams = (gram_matrix(_array_blocks(A), M) for s in range(W.shape[0])  # widened block by block:
+        grams = (gram_matrix(array_blocks(A), M) for s in range(W.shape[0])  # widened block by block:
                  for A in _blocks(W[s]))  # no float64 copy of a float32 matrix
     kk = min(k, M)
     lams, vecs = [], []
