@@ -116,6 +116,8 @@ def test_dataset_equals_each_checkpoints_report(run):
         assert list(ds["verdict"].sel(step=step).values) == list(t.loc[ds["layer"].values, "label"])
         assert ds["mean_alpha"].sel(step=step).item() == rep.summary.mean_alpha
     assert np.isfinite(ds["alpha_lo"].values).all()  # intervals on, with these options
+    for step in STEPS:  # what got no row is kept per step, with its reason
+        assert htsr.track.skipped_at(ds, step) == {"l0.bias": "1-D: a bias has no spectrum"}
 
 
 def test_no_recompilation_after_the_first_checkpoint(run):

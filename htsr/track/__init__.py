@@ -19,11 +19,12 @@ imported from their frameworks on first use.  The command line: ``htsr track CKP
 
 from .core import Recorder, TrackSpec, track
 from .sources import Checkpoint, checkpoints, parse_step
-from .store import STEP_VARIABLES, VARIABLES, append, open_trajectory, save_trajectory, to_frame, write_csv
+from .store import (STEP_VARIABLES, VARIABLES, append, open_trajectory, save_trajectory, skipped_at, to_frame,
+                    write_csv)
 
 __all__ = ["track", "TrackSpec", "Recorder", "Checkpoint", "checkpoints", "parse_step", "open_trajectory",
-           "save_trajectory", "append", "to_frame", "write_csv", "VARIABLES", "STEP_VARIABLES", "HFCallback",
-           "LightningCallback", "KerasCallback"]
+           "save_trajectory", "skipped_at", "append", "to_frame", "write_csv", "VARIABLES", "STEP_VARIABLES",
+           "HFCallback", "LightningCallback", "KerasCallback"]
 
 # callback class -> (module, the framework it needs, the pip extra)
 _CALLBACKS = {

@@ -16,13 +16,15 @@ from ..calibration.table import save_study, storage_engine
 from ..errors import HtsrError
 from ..report.result import csv_safe
 
-__all__ = ["VARIABLES", "STEP_VARIABLES", "DESCRIPTIONS", "step_dataset", "append", "open_trajectory",
+__all__ = ["VARIABLES", "STEP_VARIABLES", "SKIPPED", "skipped_at", "DESCRIPTIONS", "step_dataset", "append", "open_trajectory",
            "save_trajectory", "to_frame", "write_csv", "steps_of", "check_options"]
 
 #: Per layer and step: the report's columns of the same name (``verdict`` holds the report's ``label``).
 VARIABLES = ("alpha", "alpha_lo", "alpha_hi", "xmin", "n_tail", "alpha_weighted", "log_norm", "verdict")
 #: Per step: the report's network summary.
 STEP_VARIABLES = ("mean_alpha", "mean_alpha_lo", "mean_alpha_hi")
+#: Per step: the tensors that checkpoint's report gave no row, with the reason (JSON ``{name: reason}``).
+SKIPPED = "skipped"
 
 DESCRIPTIONS = {
     "alpha": "power-law exponent of the layer's ESD tail (Clauset fit)",
@@ -36,6 +38,7 @@ DESCRIPTIONS = {
     "mean_alpha": "mean alpha over the fitted layers",
     "mean_alpha_lo": "lower end of the mean's interval",
     "mean_alpha_hi": "upper end of the mean's interval",
+    "skipped": "JSON object: each tensor of the checkpoint that got no row, and why (the report's skipped list)",
 }
 _FILL = {"n_tail": -1, "verdict": ""}
 
@@ -59,6 +62,7 @@ def step_dataset(rep, step: int, checkpoint: str, options: dict, *, unit: str = 
     s = rep.summary
     for v in STEP_VARIABLES:
         data[v] = (("step",), np.array([getattr(s, v)], dtype=np.float64))
+    data[SKIPPED] = (("step",), np.array([json.dumps(dict(rep.skipped), sort_keys=True)], dtype=str))
     coords = dict(layer=t["name"].to_numpy().astype(str), step=np.array([step], dtype=np.int64),
                   checkpoint=("step", np.array([checkpoint], dtype=str)))
     ds = xr.Dataset(data, coords=coords, attrs=dict(title="htsr training trajectory",
@@ -124,12 +128,21 @@ def open_trajectory(path):
     for name in ("layer", "checkpoint"):
         ds = ds.assign_coords({name: (ds[name].dims, ds[name].values.astype(str))})
     ds["verdict"] = ds["verdict"].astype(str)
+    if SKIPPED in ds:
+        ds[SKIPPED] = ds[SKIPPED].astype(str)
     return _describe(ds)
 
 
 def save_trajectory(ds, path) -> Path:
     """Write a trajectory to ``path`` atomically (``.zarr``: Zarr; otherwise netCDF)."""
     return save_study(ds, path)
+
+
+def skipped_at(ds, step: int) -> dict:
+    """``{tensor: reason}`` of the tensors the report of ``step`` gave no row ({} for a store without the record)."""
+    if SKIPPED not in ds:
+        return {}
+    return json.loads(str(ds[SKIPPED].sel(step=step).item()) or "{}")
 
 
 def to_frame(ds):
