@@ -69,9 +69,26 @@ def compared(minilm_pair):
         boot_names.extend(names)
         return real_chunk(samples, names, spec)
 
+    import htsr.report.updates as up
+
+    opened = OPENED_IN_DELTA
+
+    class Counted:  # the delta pass's reads of the two checkpoints
+        def __getattr__(self, name):
+            return getattr(hw, name)
+
+        def load(self, source, **kw):
+            opened.append(("load", str(source)))
+            return hw.load(source, **kw)
+
+        def get(self, source, name, **kw):
+            opened.append(("get", name))
+            return hw.get(source, name, **kw)
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ex, "layer_spectrum", spectrum)
         mp.setattr(iv, "bootstrap_chunk", chunk)
+        mp.setattr(up, "hw", Counted())
         rep = htsr.report(ft, baseline=base, layers=UPDATED + KEPT, reps=200, delta=True)
     return rep, esd_names, boot_names
 
@@ -91,6 +108,14 @@ def test_the_updated_layers_are_flagged_and_nothing_else(compared):
         assert r["alpha"] == r["alpha_base"] and not r["changed"]
     assert list(rep.layers.columns) == list(COLUMNS) + list(DELTA_COLUMNS)
     assert rep.comparison.unmatched_new == () and rep.comparison.unmatched_base == ()
+
+
+OPENED_IN_DELTA: list = []  # what the compared fixture's delta pass opened
+
+
+def test_delta_opens_each_checkpoint_once(compared):
+    assert [kind for kind, _ in OPENED_IN_DELTA] == ["load", "load"]
+    assert OPENED_IN_DELTA[0][1] != OPENED_IN_DELTA[1][1]  # the new checkpoint and the baseline, each opened once for all updated layers, none by name
 
 
 def test_identical_tensors_are_not_recomputed(compared):

@@ -82,35 +82,60 @@ def update_spectra(source, baseline, infos, new_spectra: dict, base_spectra: dic
 def _update_spectra(source, baseline, infos, new_spectra, base_spectra, identical, spec, layout):
     from ..kinds import matrix_shape
 
-    out, ranks = [], {}
+    out, ranks = [None] * len(infos), {}
+    todo = {}
     for index, info in enumerate(infos):
         N, M, k = matrix_shape(info.shape, info.kind, info.layout)
         if info.name in identical:
-            out.append(_zero_row(index, info, N, M, k, "identical bytes in both checkpoints: the update is zero"))
+            out[index] = _zero_row(index, info, N, M, k, "identical bytes in both checkpoints: the update is zero")
             ranks[info.name] = (0, M * k)
             continue
         early = precheck(index, info, spec.selection)
         if early is not None:
-            out.append(early)
+            out[index] = early
             continue
-        W = np.asarray(hw.get(source, info.name, layout=layout).array, dtype=np.float64)
-        W -= np.asarray(hw.get(baseline, info.name, layout=layout).array, dtype=np.float64)
-        sp = layer_spectrum(index, hw.Tensor(info.name, W, info.kind, info), spec.selection, spec.fit)
-        if not sp.evals.size:
-            out.append(sp)
-            continue
-        norm = spec.fit.normalize
-        raw = sp.evals * (N if norm else 1.0)
-        s_w = np.nanmax([_s_max(new_spectra.get(info.name), norm), _s_max(base_spectra.get(info.name), norm),
-                         float(np.sqrt(max(raw[-1], 0.0)))])
-        r = numerical_rank(raw, N, M, s_w, stored_eps(info.dtype))
-        ranks[info.name] = (r, int(raw.size))
-        if r <= raw.size // 2:
-            evals = sp.evals[raw.size - r:] if r else np.empty(0)
-            what = "zero at the stored precision" if r == 0 else f"low-rank, no power-law fit ({r} nonzero eigenvalues)"
-            out.append(low_rank_spectrum(index, info.name, info.kind, info.shape, N, M, evals, r,
-                                         f"update of rank {r} of {raw.size}: {what}"))
-        else:
-            note = f"update of rank {r} of {raw.size}"
-            out.append(LayerSpectrum(**{**sp.__dict__, "warning": "; ".join(x for x in (note, sp.warning) if x)}))
+        todo[info.name] = index
+    if not todo:
+        return out, ranks
+    # each checkpoint opened once and read in one pass; a baseline tensor that comes out of
+    # order (another format's order) is read by name instead of held
+    names = list(todo)
+    with hw.load(source, names=names, layout=layout) as new, hw.load(baseline, names=names, layout=layout) as old:
+        olds = iter(old)
+        pending = None
+        for tensor in new:
+            if pending is None:
+                pending = next(olds, None)
+            if pending is not None and pending.name == tensor.name:
+                base, pending = pending, None
+            else:
+                base = hw.get(baseline, tensor.name, layout=layout)
+            index = todo[tensor.name]
+            info = infos[index]
+            W = np.asarray(tensor.array, dtype=np.float64)
+            W -= np.asarray(base.array)  # cast block by block by the ufunc: no float64 copy of the baseline
+            del base
+            out[index] = _update_row(index, info, W, new_spectra, base_spectra, spec, ranks)
     return out, ranks
+
+
+def _update_row(index, info, W, new_spectra, base_spectra, spec, ranks):
+    from ..kinds import matrix_shape
+
+    N, M, _ = matrix_shape(info.shape, info.kind, info.layout)
+    sp = layer_spectrum(index, hw.Tensor(info.name, W, info.kind, info), spec.selection, spec.fit)
+    if not sp.evals.size:
+        return sp
+    norm = spec.fit.normalize
+    raw = sp.evals * (N if norm else 1.0)
+    s_w = np.nanmax([_s_max(new_spectra.get(info.name), norm), _s_max(base_spectra.get(info.name), norm),
+                     float(np.sqrt(max(raw[-1], 0.0)))])
+    r = numerical_rank(raw, N, M, s_w, stored_eps(info.dtype))
+    ranks[info.name] = (r, int(raw.size))
+    if r <= raw.size // 2:
+        evals = sp.evals[raw.size - r:] if r else np.empty(0)
+        what = "zero at the stored precision" if r == 0 else f"low-rank, no power-law fit ({r} nonzero eigenvalues)"
+        return low_rank_spectrum(index, info.name, info.kind, info.shape, N, M, evals, r,
+                                 f"update of rank {r} of {raw.size}: {what}")
+    note = f"update of rank {r} of {raw.size}"
+    return LayerSpectrum(**{**sp.__dict__, "warning": "; ".join(x for x in (note, sp.warning) if x)})
