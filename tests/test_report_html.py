@@ -139,3 +139,29 @@ def test_phone_width_scrolls_inside_boxes_not_the_page(page, tmp_path):
     m = _measure(path, 390, tmp_path)
     assert m["page"] <= m["viewport"] <= 390, m  # the page itself does not scroll sideways
     assert m["table_box"] <= m["viewport"] and m["table_scroll"] > m["table_box"], m  # the table's box does
+
+
+def test_the_esd_grid_drawn_on_one_reused_figure_is_each_layers_own_figure():
+    """The page draws every layer's ESD on one figure (its ticks built once); each SVG is byte for
+    byte the one a fresh figure per layer gives: nothing of a layer is left for the next."""
+    import matplotlib.pyplot as plt
+    import htsr.weights as hw
+
+    from htsr.plot._svg import plain_log_ticks, svg
+    from htsr.plot.report import _esd_grid, plot_layer_esd
+
+    layers = ["embeddings.position_embeddings.weight", "encoder.layer.0.attention.self.query.weight",
+              "encoder.layer.0.intermediate.dense.weight", "pooler.dense.weight"]
+    rep = htsr.report(hw.example_path("minilm"), layers=layers, intervals=None)
+    order = [n for n in rep.layers.sort_values(["depth", "index"])["name"] if n in rep.fits]
+    fresh = []
+    for k, name in enumerate(order):
+        fig, ax = plt.subplots(figsize=(4.4, 3.1))
+        fig.subplots_adjust(left=0.19, right=0.97, bottom=0.17, top=0.97)
+        plot_layer_esd(rep, name, ax=ax, title=False)
+        plain_log_ticks(ax)
+        fresh.append(svg(fig, f"htsr-esd-{k}", f"ESD of {name}"))
+    grid = _esd_grid(rep)
+    got = re.findall(r"<svg .*?</svg>", grid, re.S)
+    assert len(got) == len(order) == 4
+    assert got == fresh

@@ -33,8 +33,8 @@ _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 _XMLNS = re.compile(r'\s+xmlns(:xlink)?="[^"]*"')  # inline in HTML the parser supplies both namespaces
 
 
-def svg(fig, salt: str, label: str = "") -> str:
-    """The figure as an ``<svg ...>...</svg>`` string (closes the figure).
+def svg(fig, salt: str, label: str = "", *, close: bool = True) -> str:
+    """The figure as an ``<svg ...>...</svg>`` string (and closes the figure, unless ``close=False``).
 
     ``salt`` must differ between the figures of one page (it seeds their ids);
     ``label`` becomes the element's ``aria-label``.
@@ -47,7 +47,8 @@ def svg(fig, salt: str, label: str = "") -> str:
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
-    plt.close(fig)
+    if close:
+        plt.close(fig)
     text = _METADATA.sub("", _PROLOG.sub("", buf.getvalue(), count=1), count=1)
     text = _GROUP_ID.sub("<g", _XMLNS.sub("", text))
     aria = f' role="img" aria-label="{html.escape(label)}"' if label else ""

@@ -315,14 +315,31 @@ def _esd_grid(rep, links=None) -> str:
     t = rep.layers
     order = t.sort_values(["depth", "index"] if "depth" in t else "index")["name"]
     figs = []
-    for k, name in enumerate(n for n in order if n in rep.fits):
-        fig, ax = plt.subplots(figsize=(4.4, 3.1))
-        fig.subplots_adjust(left=0.19, right=0.97, bottom=0.17, top=0.97)  # fixed margins: one render, not two
-        plot_layer_esd(rep, name, ax=ax, title=False)
-        plain_log_ticks(ax)
-        caption = _caption(rep, name, (links or {}).get(name, ""))  # with links to the figure files, if written
-        figs.append(f"<figure>{svg(fig, f'htsr-esd-{k}', f'ESD of {name}')}{caption}</figure>")
+    # one figure for every layer, its data artists removed between layers: matplotlib then builds its
+    # tick objects once, not per figure (the SVGs are byte for byte those of a fresh figure per layer,
+    # tests/test_report_html.py; half the time of the page)
+    fig, ax = plt.subplots(figsize=(4.4, 3.1))
+    fig.subplots_adjust(left=0.19, right=0.97, bottom=0.17, top=0.97)  # fixed margins: one render, not two
+    try:
+        for k, name in enumerate(n for n in order if n in rep.fits):
+            _clear_data(ax)
+            plot_layer_esd(rep, name, ax=ax, title=False)
+            plain_log_ticks(ax)
+            caption = _caption(rep, name, (links or {}).get(name, ""))  # with links to the figure files, if written
+            figs.append(f"<figure>{svg(fig, f'htsr-esd-{k}', f'ESD of {name}', close=False)}{caption}</figure>")
+    finally:
+        plt.close(fig)
     return "<div class=grid>" + "".join(figs) + "</div>"
+
+
+def _clear_data(ax) -> None:
+    """Remove what a layer drew (lines, texts, collections, legend) and forget its data limits."""
+    for artist in [*ax.lines, *ax.texts, *ax.collections]:
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.relim()
+    ax.ignore_existing_data_limits = True
 
 
 def _depth_html(rep) -> str:
