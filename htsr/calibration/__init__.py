@@ -21,11 +21,24 @@ Modules: ``grid`` (the cells), ``cells`` (one cell's draws and fits), ``study``
 shipped table: no study machinery), ``use`` (line fit, inversion, correction).
 """
 
-from .cells import run_cell
 from .grid import ESTIMATORS, GENERATORS, Grid, make_grid
-from .study import calibrate
 from .table import SUMMARIES, TABLE_PATH, load_table, open_study, save_study, summarize
 from .use import Inversion, LineFit, correct, invert, line_fit
+
+# the study machinery (draws, ESDs, fits: SciPy's stats and optimize) is imported when first used,
+# so that reading the shipped table, as every report does, does not load it
+_LAZY = {"calibrate": ".study", "run_cell": ".cells"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["calibrate", "summarize", "open_study", "save_study", "line_fit", "invert", "correct",
            "load_table", "Inversion", "LineFit", "Grid", "make_grid", "run_cell", "GENERATORS",
