@@ -72,15 +72,16 @@ def _normal_kernel(key, shape, sigma):
 
 @partial(jax.jit, static_argnums=(1, 4))
 def _pareto_kernel(key, shape, mu, scale, symmetric):
-    # one 64-bit word per entry: its top 53 bits make u in [0, 1), its bit 0 the sign
+    # one 64-bit word per entry: its top 53 bits make u in (0, 1], its bit 0 the sign
     # (independent bits of the same Threefry word; half the draws of a uniform plus a
     # Rademacher, and the sampler is JAX's cost in a calibration study)
     bits = jax.random.bits(key, shape, dtype=jnp.uint64)
-    u = (bits >> 11).astype(jnp.float64) * (2.0 ** -53)
-    mag = scale * jnp.exp(jnp.log1p(-u) * (-1.0 / mu))  # (1 - u)**(-1/mu), 1 - u in (0, 1]: |w| >= scale
+    u = ((bits >> 11) + 1).astype(jnp.float64) * (2.0 ** -53)  # k / 2**53, k = 1 .. 2**53: exact
+    mag = scale * jnp.exp(jnp.log(u) * (-1.0 / mu))  # u**(-1/mu) >= 1: |w| >= scale (log, not pow or log1p: cheaper)
     if not symmetric:
         return mag
-    return jnp.where((bits & 1) == 1, mag, -mag)
+    signed = jax.lax.bitcast_convert_type(mag, jnp.uint64) | (bits << 63)  # mag > 0: bit 0 becomes its sign bit
+    return jax.lax.bitcast_convert_type(signed, jnp.float64)
 
 
 @partial(jax.jit, static_argnums=(1,))
