@@ -5,6 +5,8 @@ heavy-tailed matrices, the exact Gamma posterior, and the Neyman belt's coverage
 
 from __future__ import annotations
 
+import math
+
 import jax
 import numpy as np
 import pytest
@@ -343,3 +345,30 @@ def test_a_store_that_cannot_be_written_is_refused_before_any_cell(tmp_path):
         calibrate("power_law", alpha=[2.0], n=[50], reps=2, store=blocker / "s.nc",
                   progress=lambda d, t: ran.append(d))
     assert ran == []
+
+
+def test_the_reports_implied_mu_is_invert_on_the_shipped_table():
+    """The report reads the table's alphas with h5py (no xarray in a report's fresh process);
+    every value equals htsr.calibration.invert on load_table(), the Dataset users get."""
+    import sys
+
+    from htsr.calibration import invert, load_table
+    from htsr.report.calibrated import MAX_SHAPE_RATIO, implied_mu
+
+    ds = load_table()
+    shapes = [(384, 384), (1536, 384), (768, 768), (3072, 768), (2000, 500), (600, 500), (512, 384), (30522, 384)]
+    checked = 0
+    for N, M in shapes:
+        for alpha in np.linspace(1.3, 9.0, 23):
+            got = implied_mu(float(alpha), N, M)
+            inv = invert(ds, float(alpha), M=M, Q=N / M)
+            far = (max(inv.at["M"] / M, M / inv.at["M"]) > MAX_SHAPE_RATIO
+                   or max(inv.at["Q"] / (N / M), (N / M) / inv.at["Q"]) > MAX_SHAPE_RATIO)
+            want = (math.nan,) * 3 if far else (inv.value, inv.lo, inv.hi)
+            np.testing.assert_array_equal([got["mu"], got["mu_lo"], got["mu_hi"]], want)
+            checked += not far and math.isfinite(inv.value)
+    assert checked > 60  # most of them inside the table's belts
+    code = ("import sys, htsr.report.calibrated as c; c.implied_mu(2.5, 1536, 384); "
+            "print('xarray' in sys.modules)")
+    out = __import__("subprocess").run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -23,7 +23,7 @@ from ..data import check_level, check_number
 from ..errors import HtsrError
 from ..rmt import esd_exponent
 
-__all__ = ["LineFit", "Inversion", "Correction", "line_fit", "invert", "correct"]
+__all__ = ["belt", "read_belt", "LineFit", "Inversion", "Correction", "line_fit", "invert", "correct"]
 
 _MIN_REPS = 5
 
@@ -174,16 +174,42 @@ def invert(ds, alpha: float, *, estimator: str = "clauset", level: float = 0.95,
     level = check_level(level)
     param = _param(ds)
     a, used = _cell(ds, estimator, at, param)
-    dense, qlo, med, qhi = _belt(ds, a, param, estimator, level, used)
-    inside = (qlo <= alpha) & (alpha <= qhi)
-    if not inside.any():
+    found = read_belt(_belt(ds, a, param, estimator, level, used), alpha)
+    if found is None:
         nan = float("nan")
         return Inversion(nan, nan, nan, param, float(level), estimator, used, False, False)
-    lo, hi = dense[inside][0], dense[inside][-1]
+    value, lo, hi, open_lo, open_hi = found
+    return Inversion(value, lo, hi, param, float(level), estimator, used, open_lo, open_hi)
+
+
+def belt(theta: np.ndarray, y: np.ndarray, level: float, where, param: str = "mu") -> tuple:
+    """The Neyman belt of one cell: ``(theta on 4001 points, lower quantile, median, upper quantile)``.
+
+    ``theta``: the generator's parameter values; ``y``: ``(len(theta), reps)`` fitted alphas (NaN
+    where no fit); ``level``: the central coverage.  Values with fewer than ``_MIN_REPS`` fits are
+    left out; ``where`` names the cell in the error when fewer than two remain.
+    """
+    enough = np.sum(np.isfinite(y), axis=1) >= _MIN_REPS
+    if enough.sum() < 2:
+        raise HtsrError(f"the study has fewer than two {param} values with {_MIN_REPS} or more fits at {where}")
+    theta, y = theta[enough], y[enough]
+    order = np.argsort(theta)
+    theta, y = theta[order], y[order]
+    q = (1 - level) / 2
+    quantiles = np.nanquantile(y, (q, 0.5, 1 - q), axis=1)  # (3, n_theta), one call
+    dense = np.linspace(theta[0], theta[-1], 4001)
+    return (dense, *(np.interp(dense, theta, v) for v in quantiles))
+
+
+def read_belt(belt_: tuple, alpha: float):
+    """``(value, lo, hi, lo_is_the_grid_end, hi_is_the_grid_end)`` for a fitted ``alpha``; None outside the belt."""
+    dense, qlo, med, qhi = belt_
+    inside = (qlo <= alpha) & (alpha <= qhi)
+    if not inside.any():
+        return None
     cand = np.flatnonzero(inside)
     value = dense[cand[np.argmin(np.abs(med[cand] - alpha))]]
-    return Inversion(float(value), float(lo), float(hi), param, float(level), estimator, used,
-                     bool(inside[0]), bool(inside[-1]))
+    return float(value), float(dense[cand[0]]), float(dense[cand[-1]]), bool(inside[0]), bool(inside[-1])
 
 
 _BELTS: dict = {}  # (id(ds), estimator, level, cell) -> (ds, belt): a report inverts every layer in a few cells
@@ -195,22 +221,11 @@ def _belt(ds, a, param: str, estimator: str, level: float, used: dict):
     hit = _BELTS.get(key)
     if hit is not None and hit[0] is ds:
         return hit[1]
-    theta = a[param].values.astype(np.float64)
-    y = a.transpose(param, "rep").values
-    enough = np.sum(np.isfinite(y), axis=1) >= _MIN_REPS
-    if enough.sum() < 2:
-        raise HtsrError(f"the study has fewer than two {param} values with {_MIN_REPS} or more fits at {used}")
-    theta, y = theta[enough], y[enough]
-    order = np.argsort(theta)
-    theta, y = theta[order], y[order]
-    q = (1 - level) / 2
-    quantiles = np.nanquantile(y, (q, 0.5, 1 - q), axis=1)  # (3, n_theta), one call
-    dense = np.linspace(theta[0], theta[-1], 4001)
-    belt = (dense, *(np.interp(dense, theta, v) for v in quantiles))
+    result = belt(a[param].values.astype(np.float64), a.transpose(param, "rep").values, level, used, param)
     if len(_BELTS) >= 64:
         _BELTS.clear()
-    _BELTS[key] = (ds, belt)
-    return belt
+    _BELTS[key] = (ds, result)
+    return result
 
 
 def _target(param: str, theta):

@@ -13,17 +13,49 @@ from __future__ import annotations
 import functools
 import math
 
-from ..calibration.table import load_table
-from ..calibration.use import invert
+import numpy as np
+
+from ..calibration.table import TABLE_PATH
+from ..calibration.use import belt, read_belt
+from ..errors import HtsrError
 
 __all__ = ["implied_mu", "MAX_SHAPE_RATIO"]
 
 MAX_SHAPE_RATIO = 1.5
+_ESTIMATOR = "clauset"
 
 
 @functools.lru_cache(maxsize=1)
-def _table():
-    return load_table()
+def _table() -> dict:
+    """The shipped table's fitted alphas and coordinates, read with h5py (netCDF-4 is HDF5).
+
+    ``{"alpha_hat": (mu, M, Q, rep) array of the Clauset fits, "mu", "M", "Q"}``.  What
+    :func:`htsr.calibration.load_table` gives, without xarray and its netCDF engine (about a
+    second of a fresh process's report); tests/test_calibration.py checks that every inversion
+    equals :func:`htsr.calibration.invert` on that Dataset.
+    """
+    if not TABLE_PATH.exists():
+        raise HtsrError(f"the calibration table {TABLE_PATH} is missing: regenerate it with "
+                        "python3 benchmarks/make_calibration_table.py")
+    import h5py
+
+    with h5py.File(TABLE_PATH, "r") as f:
+        var = f["alpha_hat"]
+        dims = [d[0].name.lstrip("/") for d in var.dims]  # its dimension scales, in order
+        values = var[...]
+        coords = {d: f[d][...] for d in dims}
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in coords["estimator"]]
+    est = np.take(values, names.index(_ESTIMATOR), axis=dims.index("estimator"))
+    rest = [d for d in dims if d != "estimator"]
+    return {"alpha_hat": np.moveaxis(est, [rest.index(d) for d in ("mu", "M", "Q", "rep")], [0, 1, 2, 3]),
+            "mu": coords["mu"].astype(np.float64), "M": coords["M"].astype(np.float64),
+            "Q": coords["Q"].astype(np.float64)}
+
+
+@functools.lru_cache(maxsize=64)
+def _cell_belt(i: int, j: int, level: float) -> tuple:
+    t = _table()
+    return belt(t["mu"], t["alpha_hat"][:, i, j, :], level, {"M": t["M"][i], "Q": t["Q"][j]})
 
 
 def implied_mu(alpha: float, N: int, M: int, level: float = 0.95) -> dict:
@@ -31,10 +63,15 @@ def implied_mu(alpha: float, N: int, M: int, level: float = 0.95) -> dict:
     nan = dict(mu=math.nan, mu_lo=math.nan, mu_hi=math.nan)
     if not (math.isfinite(alpha) and M and N):
         return nan
-    table = _table()
+    t = _table()
     Q = N / M
-    inv = invert(table, alpha, M=M, Q=Q, level=level)
-    if (max(inv.at["M"] / M, M / inv.at["M"]) > MAX_SHAPE_RATIO
-            or max(inv.at["Q"] / Q, Q / inv.at["Q"]) > MAX_SHAPE_RATIO):
+    # the nearest cell on a log scale, as htsr.calibration.invert picks it
+    i = int(np.argmin(np.abs(np.log(t["M"]) - math.log(M))))
+    j = int(np.argmin(np.abs(np.log(t["Q"]) - math.log(Q))))
+    if max(t["M"][i] / M, M / t["M"][i]) > MAX_SHAPE_RATIO or max(t["Q"][j] / Q, Q / t["Q"][j]) > MAX_SHAPE_RATIO:
         return nan
-    return dict(mu=inv.value, mu_lo=inv.lo, mu_hi=inv.hi)
+    found = read_belt(_cell_belt(i, j, float(level)), float(alpha))
+    if found is None:
+        return nan
+    value, lo, hi, _, _ = found
+    return dict(mu=value, mu_lo=lo, mu_hi=hi)
