@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -35,12 +36,6 @@ FIT_COLUMNS = ("alpha", "xmin", "n_tail", "D", "sigma", "alpha_bounded", "xmin_b
                "D_bounded", "num_fingers", "alpha_no_fingers", "p_value")
 
 _MIN_LEFT = 10  # a finger refit needs at least this many eigenvalues left
-
-
-def _quiet_fit_many(samples, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SmallSampleWarning)
-        return fit_many(samples, **kw)
 
 
 def _finger_jobs(samples, th: Thresholds):
@@ -63,10 +58,15 @@ def fit_layers(samples: list[np.ndarray], names: list[str], spec: LayerFitOption
     if not samples:
         return [], []
     jobs = _finger_jobs(samples, th)
-    # the whole ESDs and the finger refits in one batch: one compiled kernel, one call
-    both = _quiet_fit_many(list(samples) + [samples[b][:-k] for b, k in jobs])
+    # the whole ESDs and the finger refits in one batch: one compiled kernel, one call; the
+    # bounded fits at the same time in a second thread (other kernels: in a fresh process they
+    # compile while the first set compiles and runs)
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=1) as side:  # the filter is global:
+        warnings.simplefilter("ignore", SmallSampleWarning)  # set once here, for both threads
+        pending = side.submit(fit_many, samples, method="bounded") if spec.bounded else None
+        both = fit_many(list(samples) + [samples[b][:-k] for b, k in jobs])
+        bounded = pending.result() if pending is not None else [None] * len(samples)
     fits, refits = both[: len(samples)], both[len(samples):]
-    bounded = _quiet_fit_many(samples, method="bounded") if spec.bounded else [None] * len(samples)
     num, clipped = _fingers(fits, jobs, refits, len(samples), th)
     rows = []
     for b, f in enumerate(fits):
