@@ -213,7 +213,8 @@ def main(argv=None) -> int:
     names_file.write_text(json.dumps(names))
     floor_names, counts = names_file, None
     if args.floor_per_shape:  # one matrix per shape; its time counts for every matrix of that shape
-        shapes = {n: _headers(folder)[n][1] for n in names}
+        headers = _headers(folder)
+        shapes = {n: headers[n][1] for n in names}
         first = {}
         for n in names:
             first.setdefault(shapes[n], n)

@@ -17,7 +17,8 @@ import numpy as np
 
 from ..errors import HtsrError
 
-__all__ = ["open_study", "save_study", "summarize", "load_table", "storage_engine", "SUMMARIES", "DESCRIPTIONS",
+__all__ = ["open_study", "save_study", "summarize", "load_table", "table_alphas", "storage_engine",
+           "SUMMARIES", "DESCRIPTIONS",
            "TABLE_PATH"]
 
 #: The precomputed table (:func:`load_table`).
@@ -137,13 +138,42 @@ def save_study(ds, path) -> Path:
     return path
 
 
+def _shipped() -> Path:
+    if not TABLE_PATH.exists():
+        raise HtsrError(f"the calibration table {TABLE_PATH} is missing: regenerate it with "
+                        "python3 benchmarks/make_calibration_table.py")
+    return TABLE_PATH
+
+
 def load_table():
     """The precomputed calibration table shipped with htsr (Pareto matrices, common layer shapes).
 
     Made by ``python3 benchmarks/make_calibration_table.py`` (docs/calibration.md says
     which grid); a Dataset like :func:`htsr.calibrate`'s.
     """
-    if not TABLE_PATH.exists():
-        raise HtsrError(f"the calibration table {TABLE_PATH} is missing: regenerate it with "
-                        "python3 benchmarks/make_calibration_table.py")
-    return open_study(TABLE_PATH)
+    return open_study(_shipped())
+
+
+def table_alphas(estimator: str = "clauset") -> dict:
+    """The shipped table's fitted alphas of one estimator, read with h5py (netCDF-4 is HDF5).
+
+    ``{"alpha_hat": (mu, M, Q, rep) array, "mu", "M", "Q"}``: what :func:`load_table` holds,
+    without xarray and its netCDF engine (about a second of a fresh process, which the report
+    does not pay).  tests/test_calibration.py checks the report's inversions against
+    :func:`htsr.calibration.invert` on :func:`load_table`.
+    """
+    import h5py
+
+    with h5py.File(_shipped(), "r") as f:
+        var = f["alpha_hat"]
+        dims = [d[0].name.lstrip("/") for d in var.dims]  # its dimension scales, in order
+        values = var[...]
+        coords = {d: f[d][...] for d in dims}
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in coords["estimator"]]
+    if estimator not in names:
+        raise HtsrError(f"estimator {estimator!r} is not in the shipped table (it has {', '.join(names)})")
+    est = np.take(values, names.index(estimator), axis=dims.index("estimator"))
+    rest = [d for d in dims if d != "estimator"]
+    return {"alpha_hat": np.moveaxis(est, [rest.index(d) for d in ("mu", "M", "Q", "rep")], [0, 1, 2, 3]),
+            "mu": coords["mu"].astype(np.float64), "M": coords["M"].astype(np.float64),
+            "Q": coords["Q"].astype(np.float64)}

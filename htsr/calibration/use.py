@@ -174,7 +174,8 @@ def invert(ds, alpha: float, *, estimator: str = "clauset", level: float = 0.95,
     level = check_level(level)
     param = _param(ds)
     a, used = _cell(ds, estimator, at, param)
-    found = read_belt(_belt(ds, a, param, estimator, level, used), alpha)
+    found = read_belt(belt(a[param].values.astype(np.float64), a.transpose(param, "rep").values, level, used,
+                           param), alpha)
     if found is None:
         nan = float("nan")
         return Inversion(nan, nan, nan, param, float(level), estimator, used, False, False)
@@ -210,22 +211,6 @@ def read_belt(belt_: tuple, alpha: float):
     cand = np.flatnonzero(inside)
     value = dense[cand[np.argmin(np.abs(med[cand] - alpha))]]
     return float(value), float(dense[cand[0]]), float(dense[cand[-1]]), bool(inside[0]), bool(inside[-1])
-
-
-_BELTS: dict = {}  # (id(ds), estimator, level, cell) -> (ds, belt): a report inverts every layer in a few cells
-
-
-def _belt(ds, a, param: str, estimator: str, level: float, used: dict):
-    """The belt of cell ``a``: (theta on a fine grid, lower quantile, median, upper quantile)."""
-    key = (id(ds), estimator, level, tuple(sorted(used.items())))
-    hit = _BELTS.get(key)
-    if hit is not None and hit[0] is ds:
-        return hit[1]
-    result = belt(a[param].values.astype(np.float64), a.transpose(param, "rep").values, level, used, param)
-    if len(_BELTS) >= 64:
-        _BELTS.clear()
-    _BELTS[key] = (ds, result)
-    return result
 
 
 def _target(param: str, theta):

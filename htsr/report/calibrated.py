@@ -15,41 +15,18 @@ import math
 
 import numpy as np
 
-from ..calibration.table import TABLE_PATH
+from ..calibration.table import table_alphas
 from ..calibration.use import belt, read_belt
-from ..errors import HtsrError
 
 __all__ = ["implied_mu", "MAX_SHAPE_RATIO"]
 
 MAX_SHAPE_RATIO = 1.5
-_ESTIMATOR = "clauset"
 
 
 @functools.lru_cache(maxsize=1)
 def _table() -> dict:
-    """The shipped table's fitted alphas and coordinates, read with h5py (netCDF-4 is HDF5).
-
-    ``{"alpha_hat": (mu, M, Q, rep) array of the Clauset fits, "mu", "M", "Q"}``.  What
-    :func:`htsr.calibration.load_table` gives, without xarray and its netCDF engine (about a
-    second of a fresh process's report); tests/test_calibration.py checks that every inversion
-    equals :func:`htsr.calibration.invert` on that Dataset.
-    """
-    if not TABLE_PATH.exists():
-        raise HtsrError(f"the calibration table {TABLE_PATH} is missing: regenerate it with "
-                        "python3 benchmarks/make_calibration_table.py")
-    import h5py
-
-    with h5py.File(TABLE_PATH, "r") as f:
-        var = f["alpha_hat"]
-        dims = [d[0].name.lstrip("/") for d in var.dims]  # its dimension scales, in order
-        values = var[...]
-        coords = {d: f[d][...] for d in dims}
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in coords["estimator"]]
-    est = np.take(values, names.index(_ESTIMATOR), axis=dims.index("estimator"))
-    rest = [d for d in dims if d != "estimator"]
-    return {"alpha_hat": np.moveaxis(est, [rest.index(d) for d in ("mu", "M", "Q", "rep")], [0, 1, 2, 3]),
-            "mu": coords["mu"].astype(np.float64), "M": coords["M"].astype(np.float64),
-            "Q": coords["Q"].astype(np.float64)}
+    """The shipped table's Clauset fits (:func:`htsr.calibration.table.table_alphas`), read once."""
+    return table_alphas("clauset")
 
 
 @functools.lru_cache(maxsize=64)
